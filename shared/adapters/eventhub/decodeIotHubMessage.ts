@@ -1,0 +1,190 @@
+import { isoUtc, parseIsoInstant } from '../../domain/Clock';
+import { normalizeHubName } from '../../domain/DeviceKey';
+import { LedgerEvent, TwinReportEvent } from '../../domain/LedgerEvent';
+import { redactPrivateKeys } from '../../domain/PrivateKeyMaterial';
+import { RawIotHubMessage } from './RawIotHubMessage';
+
+/**
+ * Turns one routed IoT Hub message into ledger events, or says precisely why it cannot.
+ * Pure and total: whatever arrives, it returns; it never throws.
+ */
+export type DecodeResult =
+  | { ok: true; events: LedgerEvent[]; ignored?: string }
+  | { ok: false; code: RejectionCode; reason: string; hub?: string; deviceId?: string };
+
+export type RejectionCode =
+  | 'body-not-json'
+  | 'body-too-large'
+  | 'missing-device-id'
+  | 'missing-hub'
+  | 'missing-timestamp'
+  | 'unknown-source'
+  | 'malformed-body';
+
+export interface DecodeOptions {
+  /** Dotted path of the certificate object under properties.reported. */
+  certificatePath: string;
+  maxBodyBytes: number;
+}
+
+type Source = 'twinChangeEvents' | 'deviceLifecycleEvents' | 'deviceConnectionStateEvents';
+
+const SCHEMA_TO_SOURCE: Record<string, Source> = {
+  twinChangeNotification: 'twinChangeEvents',
+  deviceLifecycleNotification: 'deviceLifecycleEvents',
+  deviceConnectionStateNotification: 'deviceConnectionStateEvents',
+};
+
+const OPTYPE_TO_SOURCE: Record<string, Source> = {
+  updateTwin: 'twinChangeEvents',
+  replaceTwin: 'twinChangeEvents',
+  createDeviceIdentity: 'deviceLifecycleEvents',
+  deleteDeviceIdentity: 'deviceLifecycleEvents',
+  deviceConnected: 'deviceConnectionStateEvents',
+  deviceDisconnected: 'deviceConnectionStateEvents',
+};
+
+export function decodeIotHubMessage(message: RawIotHubMessage, options: DecodeOptions): DecodeResult {
+  const props = message.properties ?? {};
+  const sys = message.systemProperties ?? {};
+  const deviceId = text(sys['iothub-connection-device-id']) ?? text(props['deviceId']);
+  const hubRaw = text(props['hubName']) ?? text(sys['user-id']);
+  const hub = hubRaw ? normalizeHubName(hubRaw) : undefined;
+  const who = { ...(hub ? { hub } : {}), ...(deviceId ? { deviceId } : {}) };
+
+  const opType = text(props['opType']);
+  const source = sourceOf(text(sys['iothub-message-source']), text(props['iothub-message-schema']), opType);
+  if (!source || !opType || OPTYPE_TO_SOURCE[opType] !== source) {
+    return {
+      ok: false,
+      code: 'unknown-source',
+      reason: `not an IoT Hub twin, lifecycle or connection event (source ${String(source ?? 'unknown')}, opType ${String(opType ?? 'missing')})`,
+      ...who,
+    };
+  }
+  if (!deviceId) return { ok: false, code: 'missing-device-id', reason: 'no iothub-connection-device-id or deviceId property', ...who };
+  if (!hub) return { ok: false, code: 'missing-hub', reason: 'no hubName property', ...who };
+
+  const moduleId = text(sys['iothub-connection-module-id']) ?? text(props['moduleId']);
+  if (moduleId) return { ok: true, events: [], ignored: 'module identity events are not tracked' };
+
+  const when =
+    parseIsoInstant(text(props['operationTimestamp'])) ??
+    parseIsoInstant(text(sys['iothub-enqueuedtime'])) ??
+    parseIsoInstant(message.enqueuedTimeUtc);
+  if (!when) return { ok: false, code: 'missing-timestamp', reason: 'no operationTimestamp or enqueued time', ...who };
+  const occurredAt = isoUtc(when);
+
+  const body = parseBody(message.body, options.maxBodyBytes);
+  if (!body.ok) return { ok: false, code: body.code, reason: body.reason, ...who };
+  const base = { hub, deviceId, occurredAt, opType };
+
+  switch (opType) {
+    case 'updateTwin':
+    case 'replaceTwin':
+    case 'createDeviceIdentity': {
+      const report = twinReport(body.value, opType !== 'updateTwin', options.certificatePath);
+      if (!report.ok) return { ok: false, code: 'malformed-body', reason: report.reason, ...who };
+      const events: LedgerEvent[] = [];
+      if (opType === 'createDeviceIdentity') events.push({ kind: 'lifecycle', change: 'created', ...base });
+      events.push({ kind: 'twin-report', ...base, ...report.value });
+      return { ok: true, events };
+    }
+    case 'deleteDeviceIdentity':
+      return { ok: true, events: [{ kind: 'lifecycle', change: 'deleted', ...base }] };
+    case 'deviceConnected':
+    case 'deviceDisconnected': {
+      const seq = isObject(body.value) ? body.value['sequenceNumber'] : undefined;
+      if (typeof seq !== 'string' || !/^[0-9a-fA-F]{1,64}$/.test(seq)) {
+        return { ok: false, code: 'malformed-body', reason: 'connection-state body needs a hex sequenceNumber', ...who };
+      }
+      return {
+        ok: true,
+        events: [{ kind: 'connection', connected: opType === 'deviceConnected', sequenceNumber: seq.toLowerCase(), ...base }],
+      };
+    }
+    default:
+      return { ok: false, code: 'unknown-source', reason: `unknown opType ${opType}`, ...who };
+  }
+}
+
+type TwinReportFields = Pick<TwinReportEvent, 'complete' | 'reportedVersion' | 'certificate' | 'privateKeyReported'>;
+
+function twinReport(
+  body: unknown,
+  complete: boolean,
+  certificatePath: string,
+): { ok: true; value: TwinReportFields } | { ok: false; reason: string } {
+  if (!isObject(body)) return { ok: false, reason: 'twin body must be a JSON object' };
+  const properties = body['properties'];
+  const reportedRaw = isObject(properties) ? properties['reported'] : undefined;
+  if (reportedRaw === undefined) {
+    // A desired-only change, or a twin without reported properties.
+    return { ok: true, value: { complete, certificate: { present: false }, privateKeyReported: false } };
+  }
+  if (!isObject(reportedRaw)) return { ok: false, reason: 'properties.reported must be an object' };
+  const { value: reported, found } = redactPrivateKeys(reportedRaw);
+  const versionRaw = reported['$version'];
+  let reportedVersion: number | undefined;
+  if (versionRaw !== undefined) {
+    if (typeof versionRaw !== 'number' || !Number.isSafeInteger(versionRaw) || versionRaw < 0) {
+      return { ok: false, reason: 'properties.reported.$version must be a non-negative integer' };
+    }
+    reportedVersion = versionRaw;
+  }
+  const certificate = valueAtPath(reported, certificatePath);
+  return { ok: true, value: { complete, reportedVersion, certificate, privateKeyReported: found } };
+}
+
+function valueAtPath(root: Record<string, unknown>, path: string): TwinReportEvent['certificate'] {
+  let node: unknown = root;
+  for (const segment of path.split('.')) {
+    if (!isObject(node) || !(segment in node)) return { present: false };
+    node = node[segment];
+  }
+  return { present: true, value: node };
+}
+
+function parseBody(
+  body: unknown,
+  maxBytes: number,
+): { ok: true; value: unknown } | { ok: false; code: 'body-not-json' | 'body-too-large'; reason: string } {
+  let textBody: string | undefined;
+  if (typeof body === 'string') textBody = body;
+  else if (body instanceof Uint8Array) textBody = Buffer.from(body).toString('utf8');
+  else if (isObject(body) && body['type'] === 'Buffer' && Array.isArray(body['data'])) {
+    // A Buffer that went through JSON.stringify on its way here.
+    textBody = Buffer.from(body['data'] as number[]).toString('utf8');
+  }
+  if (textBody === undefined) {
+    const size = Buffer.byteLength(JSON.stringify(body) ?? '', 'utf8');
+    if (size > maxBytes) return { ok: false, code: 'body-too-large', reason: `body is ${size} bytes, over ${maxBytes}` };
+    return { ok: true, value: body };
+  }
+  const size = Buffer.byteLength(textBody, 'utf8');
+  if (size > maxBytes) return { ok: false, code: 'body-too-large', reason: `body is ${size} bytes, over ${maxBytes}` };
+  try {
+    return { ok: true, value: JSON.parse(textBody.replace(/^\uFEFF/, '')) };
+  } catch (error) {
+    return { ok: false, code: 'body-not-json', reason: `body is not JSON: ${(error as Error).message}` };
+  }
+}
+
+function sourceOf(messageSource?: string, schema?: string, opType?: string): Source | undefined {
+  if (messageSource) {
+    const known = ['twinChangeEvents', 'deviceLifecycleEvents', 'deviceConnectionStateEvents'];
+    return known.includes(messageSource) ? (messageSource as Source) : undefined;
+  }
+  if (schema) return SCHEMA_TO_SOURCE[schema];
+  return opType ? OPTYPE_TO_SOURCE[opType] : undefined;
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8') || undefined;
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,48 @@
+import { ContainerClient } from '@azure/storage-blob';
+import { DeadLetter, DeadLetters } from '../../app/ports';
+import { datePath } from './storageKeys';
+import { storageCall } from './storageFaults';
+
+/**
+ * Dead letters: one JSON blob per rejected message, `YYYY/MM/DD/<id>.json` by the date it was
+ * received, with the reason and the message (private keys already redacted). The id is a hash
+ * of the message, so a redelivery the same day overwrites rather than adds. Blob index tags
+ * carry the code, to find every dead letter of one kind.
+ */
+export class BlobDeadLetters implements DeadLetters {
+  private ready?: Promise<void>;
+
+  constructor(private readonly container: ContainerClient) {}
+
+  private ensureContainer(): Promise<void> {
+    this.ready ??= storageCall('create dead-letter container', async () => {
+      await this.container.createIfNotExists();
+    }).catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  async put(letter: DeadLetter): Promise<void> {
+    await this.ensureContainer();
+    const body = JSON.stringify(letter, null, 2);
+    const blob = this.container.getBlockBlobClient(`${datePath(letter.receivedAt)}/${letter.id}.json`);
+    await storageCall('write dead letter', () =>
+      blob.upload(body, Buffer.byteLength(body), {
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+        tags: { code: letter.code },
+      }),
+    );
+  }
+
+  async *list(): AsyncIterable<DeadLetter> {
+    await this.ensureContainer();
+    for await (const item of this.container.listBlobsFlat()) {
+      const buffer = await storageCall('read dead letter', () =>
+        this.container.getBlockBlobClient(item.name).downloadToBuffer(),
+      );
+      yield JSON.parse(buffer.toString('utf8')) as DeadLetter;
+    }
+  }
+}

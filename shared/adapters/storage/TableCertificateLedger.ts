@@ -1,0 +1,191 @@
+import { TableClient, TableEntityResult, odata } from '@azure/data-tables';
+import { DeviceKey } from '../../domain/DeviceKey';
+import { DeviceRecord } from '../../domain/DeviceRecord';
+import { CertificateLedger, DueEntry, Versioned, WriteConflict } from '../../app/ports';
+import { escapeKey, shardOf, unescapeKey } from './storageKeys';
+import { codeOf, statusOf, storageCall } from './storageFaults';
+
+/**
+ * The certificate ledger in Azure Table storage (docs/storage.md says why tables):
+ *
+ * - table `<prefix>devices`: one entity per device; PartitionKey = escaped hub, RowKey = escaped
+ *   device id. The record is JSON in `doc` (split over `doc1…` past a property's 64 KiB), with a
+ *   few plain columns beside it for people browsing the table. Writes are guarded by ETags.
+ * - table `<prefix>due`: the renewal index; PartitionKey = `s00…s15` (a hash shard of the
+ *   device), RowKey = `<renewalDueAt>~<hub>~<device>`. "Due before T" is one range query per
+ *   shard, `RowKey lt T`, so it reads only the due entries: its cost grows with the answer.
+ *
+ * The index entry for a new due date is written before the record and the old one deleted
+ * after, so a crash leaves at worst an extra entry, never a missing one; readers of the index
+ * check the record (`dueBefore` callers compare `renewalDueAt`).
+ */
+export const DUE_SHARDS = 16;
+/** Table string properties hold at most 64 KiB (32 Ki UTF-16 characters). */
+const DOC_CHUNK_CHARS = 30_000;
+const MAX_DOC_CHUNKS = 30;
+
+interface DeviceEntity {
+  partitionKey: string;
+  rowKey: string;
+  hub: string;
+  deviceId: string;
+  lifecycle: string;
+  connectionState: string;
+  validUntil?: string;
+  renewalDueAt?: string;
+  findings: number;
+  updatedAt: string;
+  docChunks: number;
+  /** `doc`, `doc1`, `doc2`…: the record's JSON. */
+  [doc: string]: string | number | undefined;
+}
+
+interface DueEntity {
+  partitionKey: string;
+  rowKey: string;
+  hub: string;
+  deviceId: string;
+  renewalDueAt: string;
+}
+
+export class TableCertificateLedger implements CertificateLedger {
+  private ready?: Promise<void>;
+
+  constructor(
+    private readonly devices: TableClient,
+    private readonly due: TableClient,
+  ) {}
+
+  /** Creates the tables once per process. */
+  private ensureTables(): Promise<void> {
+    this.ready ??= storageCall('create ledger tables', async () => {
+      await Promise.all([this.devices.createTable(), this.due.createTable()]);
+    }).catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  async read(key: DeviceKey): Promise<Versioned<DeviceRecord> | undefined> {
+    await this.ensureTables();
+    return storageCall('read ledger record', async () => {
+      try {
+        const entity = await this.devices.getEntity<DeviceEntity>(escapeKey(key.hub), escapeKey(key.deviceId));
+        return { value: fromEntity(entity), etag: entity.etag };
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  async write(record: DeviceRecord, previous: Versioned<DeviceRecord> | undefined): Promise<string> {
+    await this.ensureTables();
+    const newDue = record.lifecycle === 'active' ? record.renewalDueAt : undefined;
+    const oldDue = previous?.value.lifecycle === 'active' ? previous.value.renewalDueAt : undefined;
+    if (newDue && newDue !== oldDue) await this.putDue(record, newDue);
+    const entity = toEntity(record);
+    const etag = await storageCall('write ledger record', async () => {
+      try {
+        const response = previous
+          ? await this.devices.updateEntity(entity, 'Replace', { etag: previous.etag })
+          : await this.devices.createEntity(entity);
+        if (!response.etag) throw new Error('table service returned no ETag');
+        return response.etag;
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 412 || (status === 409 && !previous) || codeOf(error) === 'UpdateConditionNotSatisfied') {
+          throw new WriteConflict(`ledger record ${record.hub}/${record.deviceId} changed since it was read`);
+        }
+        throw error;
+      }
+    });
+    if (oldDue && oldDue !== newDue) await this.deleteDue(record, oldDue);
+    return etag;
+  }
+
+  async *list(options: { hub?: string } = {}): AsyncIterable<DeviceRecord> {
+    await this.ensureTables();
+    const filter = options.hub ? odata`PartitionKey eq ${escapeKey(options.hub)}` : undefined;
+    const pages = this.devices
+      .listEntities<DeviceEntity>(filter ? { queryOptions: { filter } } : {})
+      .byPage({ maxPageSize: 500 });
+    for await (const page of pages) {
+      for (const entity of page) yield fromEntity(entity);
+    }
+  }
+
+  async *dueBefore(before: string): AsyncIterable<DueEntry> {
+    await this.ensureTables();
+    for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
+      const filter = odata`PartitionKey eq ${duePartition(shard)} and RowKey lt ${before}`;
+      for await (const entity of this.due.listEntities<DueEntity>({ queryOptions: { filter } })) {
+        yield { hub: entity.hub, deviceId: entity.deviceId, renewalDueAt: entity.renewalDueAt };
+      }
+    }
+  }
+
+  private async putDue(key: DeviceKey, renewalDueAt: string): Promise<void> {
+    const entity: DueEntity = { ...dueKeys(key, renewalDueAt), hub: key.hub, deviceId: key.deviceId, renewalDueAt };
+    await storageCall('write renewal index', () => this.due.upsertEntity(entity, 'Replace'));
+  }
+
+  private async deleteDue(key: DeviceKey, renewalDueAt: string): Promise<void> {
+    const { partitionKey, rowKey } = dueKeys(key, renewalDueAt);
+    await storageCall('delete renewal index entry', async () => {
+      try {
+        await this.due.deleteEntity(partitionKey, rowKey);
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    });
+  }
+}
+
+function duePartition(shard: number): string {
+  return `s${String(shard).padStart(2, '0')}`;
+}
+
+function dueKeys(key: DeviceKey, renewalDueAt: string) {
+  return {
+    partitionKey: duePartition(shardOf(key.hub, key.deviceId, DUE_SHARDS)),
+    rowKey: `${renewalDueAt}~${escapeKey(key.hub)}~${escapeKey(key.deviceId)}`,
+  };
+}
+
+function toEntity(record: DeviceRecord): DeviceEntity {
+  const doc = JSON.stringify(record);
+  const chunks = Math.max(1, Math.ceil(doc.length / DOC_CHUNK_CHARS));
+  if (chunks > MAX_DOC_CHUNKS) {
+    throw new Error(`ledger record for ${record.hub}/${record.deviceId} is ${doc.length} characters, too large for one entity`);
+  }
+  const entity: DeviceEntity = {
+    partitionKey: escapeKey(record.hub),
+    rowKey: escapeKey(record.deviceId),
+    hub: record.hub,
+    deviceId: record.deviceId,
+    lifecycle: record.lifecycle,
+    connectionState: record.connection.state,
+    findings: record.findings.length,
+    updatedAt: record.updatedAt,
+    docChunks: chunks,
+  };
+  if (record.current) entity.validUntil = record.current.validUntil;
+  if (record.renewalDueAt) entity.renewalDueAt = record.renewalDueAt;
+  for (let i = 0; i < chunks; i += 1) {
+    entity[i === 0 ? 'doc' : `doc${i}`] = doc.slice(i * DOC_CHUNK_CHARS, (i + 1) * DOC_CHUNK_CHARS);
+  }
+  return entity;
+}
+
+function fromEntity(entity: TableEntityResult<DeviceEntity>): DeviceRecord {
+  let doc = '';
+  const chunks = Number(entity.docChunks ?? 1);
+  for (let i = 0; i < chunks; i += 1) doc += String(entity[i === 0 ? 'doc' : `doc${i}`] ?? '');
+  const record = JSON.parse(doc) as DeviceRecord;
+  // The keys are the source of truth for identity.
+  record.hub = unescapeKey(entity.partitionKey ?? escapeKey(record.hub));
+  record.deviceId = unescapeKey(entity.rowKey ?? escapeKey(record.deviceId));
+  return record;
+}

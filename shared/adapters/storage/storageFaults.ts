@@ -1,0 +1,58 @@
+import { TransientFault } from '../../app/ports';
+
+const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const TRANSIENT_NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'REQUEST_SEND_ERROR',
+]);
+
+interface RestLikeError {
+  statusCode?: number;
+  code?: string;
+  name?: string;
+  message?: string;
+}
+
+export function statusOf(error: unknown): number | undefined {
+  return (error as RestLikeError | undefined)?.statusCode;
+}
+
+export function codeOf(error: unknown): string | undefined {
+  return (error as RestLikeError | undefined)?.code;
+}
+
+/**
+ * Whether a storage error is the platform's passing trouble (retry later) rather than a
+ * problem with the request. The SDKs have already retried these before we see them.
+ */
+export function isTransientStorageError(error: unknown): boolean {
+  const e = error as RestLikeError | undefined;
+  if (!e) return false;
+  if (e.statusCode !== undefined) return TRANSIENT_STATUS.has(e.statusCode);
+  if (e.code && TRANSIENT_NETWORK.has(e.code)) return true;
+  return e.name === 'AbortError' || e.name === 'TimeoutError';
+}
+
+/** Runs a storage call; a transient failure becomes a `TransientFault`, anything else passes. */
+export async function storageCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isTransientStorageError(error)) {
+      throw new TransientFault(`${what}: storage unavailable (${describe(error)})`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+function describe(error: unknown): string {
+  const e = error as RestLikeError;
+  return [e.statusCode, e.code, e.name].filter((p) => p !== undefined).join(' ') || 'unknown error';
+}

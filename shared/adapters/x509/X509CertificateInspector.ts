@@ -1,0 +1,159 @@
+import 'reflect-metadata'; // @peculiar/x509 needs it loaded before its first import (AZURE-FACTS.md)
+import { createHash, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { isoUtc } from '../../domain/Clock';
+import { ChainVerdict, ParsedCertificate, PemInspection } from '../../domain/CertificateInspection';
+import { normalizeSerial } from '../../domain/Certificate';
+import { CertificateInspector } from '../../app/ports';
+
+// Node's WebCrypto; the library's type for it is the DOM's Crypto.
+x509.cryptoProvider.set(webcrypto as unknown as ReturnType<typeof x509.cryptoProvider.get>);
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+/** A device chain is leaf + issuing CA (+ intermediates); more than this is not a certificate report. */
+const MAX_CERTIFICATES = 8;
+
+/**
+ * Reads a reported PEM with @peculiar/x509: the leaf's identity (thumbprints, serial, names,
+ * validity, key) and whether leaf + reported chain verify up to the trust bundle.
+ *
+ * X509ChainBuilder links issuers but checks neither dates nor anchors (AZURE-FACTS.md), so
+ * each link's signature, the issuers' validity and CA flag, and the anchor are checked here.
+ */
+export class X509CertificateInspector implements CertificateInspector {
+  private readonly anchors: x509.X509Certificate[];
+  private readonly intermediates: x509.X509Certificate[];
+
+  /** @param trustBundlePem PEM roots and issuing CAs; roots are the self-signed ones. */
+  constructor(trustBundlePem: string | undefined) {
+    const bundle = trustBundlePem ? parseCertificates(trustBundlePem) : [];
+    this.anchors = bundle.filter((c) => c.subject === c.issuer);
+    this.intermediates = bundle.filter((c) => c.subject !== c.issuer);
+  }
+
+  get hasTrustBundle(): boolean {
+    return this.anchors.length > 0;
+  }
+
+  async inspect(pem: string, at: Date): Promise<PemInspection> {
+    let certificates: x509.X509Certificate[];
+    try {
+      certificates = parseCertificates(pem);
+    } catch (error) {
+      return { ok: false, reason: `not a parseable X.509 certificate (${(error as Error).message})` };
+    }
+    if (certificates.length === 0) return { ok: false, reason: 'no CERTIFICATE block' };
+    if (certificates.length > MAX_CERTIFICATES) {
+      return { ok: false, reason: `${certificates.length} certificates, more than ${MAX_CERTIFICATES}` };
+    }
+    const [leaf, ...chain] = certificates as [x509.X509Certificate, ...x509.X509Certificate[]];
+    try {
+      const parsed = await describe(leaf, chain.length);
+      return { ok: true, leaf: parsed, chain: await this.verifyChain(leaf, chain, at) };
+    } catch (error) {
+      return { ok: false, reason: `certificate could not be read (${(error as Error).message})` };
+    }
+  }
+
+  private async verifyChain(
+    leaf: x509.X509Certificate,
+    reportedChain: x509.X509Certificate[],
+    at: Date,
+  ): Promise<ChainVerdict> {
+    if (!this.hasTrustBundle) return { status: 'not-checked' };
+    const candidates = [...reportedChain, ...this.intermediates];
+    let current = leaf;
+    for (let depth = 0; depth <= MAX_CERTIFICATES; depth += 1) {
+      const anchor = this.anchors.find((a) => a.subject === current.issuer);
+      if (anchor && (await signedBy(current, anchor))) {
+        if (!validAt(anchor, at)) return { status: 'untrusted', reason: `root "${anchor.subject}" is not valid at ${isoUtc(at)}` };
+        return { status: 'trusted', anchor: anchor.subject };
+      }
+      if (current.subject === current.issuer) {
+        return { status: 'untrusted', reason: `self-signed "${current.subject}" is not in the trust bundle` };
+      }
+      let issuer: x509.X509Certificate | undefined;
+      for (const candidate of candidates) {
+        if (candidate.subject === current.issuer && (await signedBy(current, candidate))) {
+          issuer = candidate;
+          break;
+        }
+      }
+      if (!issuer) return { status: 'untrusted', reason: `no trusted issuer "${current.issuer}" verifies "${current.subject}"` };
+      if (!isCa(issuer)) return { status: 'untrusted', reason: `issuer "${issuer.subject}" is not a CA` };
+      if (!validAt(issuer, at)) return { status: 'untrusted', reason: `issuing CA "${issuer.subject}" is not valid at ${isoUtc(at)}` };
+      current = issuer;
+    }
+    return { status: 'untrusted', reason: 'chain is longer than allowed' };
+  }
+}
+
+function parseCertificates(pem: string): x509.X509Certificate[] {
+  const blocks = pem.match(CERTIFICATE_BLOCK) ?? [];
+  return blocks.slice(0, MAX_CERTIFICATES + 1).map((block) => new x509.X509Certificate(block));
+}
+
+async function describe(cert: x509.X509Certificate, chainLength: number): Promise<ParsedCertificate> {
+  const key = describeKey(cert.publicKey.algorithm as KeyAlgorithmDescription);
+  const cn = cert.subjectName.getField('CN');
+  const parsed: ParsedCertificate = {
+    thumbprintSha1: hex(await cert.getThumbprint('SHA-1')),
+    thumbprintSha256: hex(await cert.getThumbprint('SHA-256')),
+    serialNumber: normalizeSerial(cert.serialNumber) ?? cert.serialNumber.toUpperCase(),
+    subject: cert.subject,
+    issuer: cert.issuer,
+    validFrom: isoUtc(cert.notBefore),
+    validUntil: isoUtc(cert.notAfter),
+    keyAlgorithm: key.name,
+    publicKeySha256: createHash('sha256').update(Buffer.from(cert.publicKey.rawData)).digest('hex').toUpperCase(),
+    signatureAlgorithm: describeSignature(cert.signatureAlgorithm as KeyAlgorithmDescription),
+    chainLength,
+  };
+  if (cn.length === 1) parsed.commonName = cn[0];
+  if (key.size !== undefined) parsed.keySize = key.size;
+  return parsed;
+}
+
+interface KeyAlgorithmDescription {
+  name: string;
+  namedCurve?: string;
+  modulusLength?: number;
+  hash?: { name: string } | string;
+}
+
+function describeKey(alg: KeyAlgorithmDescription): { name: string; size?: number } {
+  if (alg.name === 'ECDSA' || alg.name === 'ECDH') {
+    const size = alg.namedCurve ? Number(alg.namedCurve.replace(/^P-/, '')) : undefined;
+    return { name: `ECDSA ${alg.namedCurve ?? 'unknown curve'}`, ...(size ? { size } : {}) };
+  }
+  if (alg.name.startsWith('RSA')) {
+    return { name: `RSA ${alg.modulusLength ?? ''}`.trim(), ...(alg.modulusLength ? { size: alg.modulusLength } : {}) };
+  }
+  return { name: alg.name };
+}
+
+function describeSignature(alg: KeyAlgorithmDescription): string {
+  const hash = typeof alg.hash === 'string' ? alg.hash : alg.hash?.name;
+  return hash ? `${alg.name} with ${hash}` : alg.name;
+}
+
+async function signedBy(cert: x509.X509Certificate, issuer: x509.X509Certificate): Promise<boolean> {
+  try {
+    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+  } catch {
+    return false;
+  }
+}
+
+function validAt(cert: x509.X509Certificate, at: Date): boolean {
+  return cert.notBefore.getTime() <= at.getTime() && at.getTime() <= cert.notAfter.getTime();
+}
+
+function isCa(cert: x509.X509Certificate): boolean {
+  const constraints = cert.getExtension(x509.BasicConstraintsExtension);
+  return constraints?.ca === true;
+}
+
+function hex(buffer: ArrayBuffer): string {
+  return Buffer.from(buffer).toString('hex').toUpperCase();
+}

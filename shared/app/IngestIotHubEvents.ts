@@ -1,0 +1,228 @@
+import { AuditEntry } from '../domain/AuditEntry';
+import { Clock, isoUtc } from '../domain/Clock';
+import { DeviceKey, deviceKeyString } from '../domain/DeviceKey';
+import { DeviceRecord } from '../domain/DeviceRecord';
+import { LedgerEvent } from '../domain/LedgerEvent';
+import { LedgerOutcome, applyLedgerEvent } from '../domain/applyLedgerEvent';
+import { RenewalPolicy } from '../domain/RenewalPolicy';
+import { decodeIotHubMessage } from '../adapters/eventhub/decodeIotHubMessage';
+import { RawIotHubMessage } from '../adapters/eventhub/RawIotHubMessage';
+import { mapWithConcurrency } from './concurrency';
+import { deadLetterOf } from './deadLetterOf';
+import {
+  AuditTrail,
+  CertificateInspector,
+  CertificateLedger,
+  DeadLetters,
+  TransientFault,
+  WriteConflict,
+} from './ports';
+
+export interface IngestSettings {
+  certificatePath: string;
+  maxBodyBytes: number;
+  maxPemBytes: number;
+  renewalPolicy: RenewalPolicy;
+}
+
+export interface IngestDependencies {
+  ledger: CertificateLedger;
+  audit: AuditTrail;
+  deadLetters: DeadLetters;
+  inspector: CertificateInspector;
+  clock: Clock;
+  settings: IngestSettings;
+}
+
+export interface IngestSummary {
+  messages: number;
+  applied: number;
+  duplicate: number;
+  stale: number;
+  irrelevant: number;
+  ignored: number;
+  deadLettered: number;
+  auditWritten: number;
+}
+
+interface Item {
+  event: LedgerEvent;
+  messageIndex: number;
+}
+
+interface DeviceResult {
+  key: DeviceKey;
+  record?: DeviceRecord;
+  etag?: string;
+  /** Pending audit entries found on the record before this batch touched it. */
+  inheritedAuditIds: Set<string>;
+}
+
+const DEVICE_CONCURRENCY = 16;
+const MAX_WRITE_ATTEMPTS = 8;
+
+/**
+ * Use case: apply a batch of routed IoT Hub events to the certificate ledger and the audit trail.
+ *
+ * 1. Decode every message; one that cannot be decoded is dead-lettered, the rest go on.
+ * 2. Parse reported PEMs (the x509 adapter).
+ * 3. Per device, in arrival order: read the record, decide (pure `applyLedgerEvent`), write it
+ *    under its ETag; on a conflict, read and decide again. Audit entries travel inside the
+ *    record (an outbox), so a record and its audit entries are never out of step.
+ * 4. Append the audit entries, then clear them from the records.
+ *
+ * Transient storage faults propagate and fail the invocation, so the host redelivers the batch;
+ * everything already applied is then recognised as a duplicate.
+ */
+export class IngestIotHubEvents {
+  constructor(private readonly deps: IngestDependencies) {}
+
+  async ingest(messages: readonly RawIotHubMessage[]): Promise<IngestSummary> {
+    const now = isoUtc(this.deps.clock.now());
+    const summary: IngestSummary = {
+      messages: messages.length,
+      applied: 0,
+      duplicate: 0,
+      stale: 0,
+      irrelevant: 0,
+      ignored: 0,
+      deadLettered: 0,
+      auditWritten: 0,
+    };
+    const deadLettered = new Set<number>();
+    const deadLetter = async (index: number, rejection: Parameters<typeof deadLetterOf>[1]) => {
+      if (deadLettered.has(index)) return;
+      await this.deps.deadLetters.put(deadLetterOf(messages[index] as RawIotHubMessage, rejection, now));
+      deadLettered.add(index);
+      summary.deadLettered += 1;
+    };
+
+    const groups = new Map<string, { key: DeviceKey; items: Item[] }>();
+    for (const [index, message] of messages.entries()) {
+      const decoded = decodeIotHubMessage(message, this.deps.settings);
+      if (!decoded.ok) {
+        await deadLetter(index, decoded);
+        continue;
+      }
+      if (decoded.ignored) summary.ignored += 1;
+      for (const event of decoded.events) {
+        const key = { hub: event.hub, deviceId: event.deviceId };
+        const group = groups.get(deviceKeyString(key)) ?? { key, items: [] };
+        group.items.push({ event, messageIndex: index });
+        groups.set(deviceKeyString(key), group);
+      }
+    }
+    await this.inspectPems([...groups.values()].flatMap((g) => g.items));
+
+    const results = await mapWithConcurrency([...groups.values()], DEVICE_CONCURRENCY, async (group) => {
+      try {
+        return await this.applyToDevice(group.key, group.items, now, summary, deadLetter);
+      } catch (error) {
+        if (error instanceof TransientFault) throw error;
+        // Not the platform's fault: keep the device's events as dead letters and go on.
+        const reason = `ledger update failed: ${(error as Error).message}`;
+        for (const item of group.items) {
+          await deadLetter(item.messageIndex, { code: 'ledger-update-failed', reason, ...group.key });
+        }
+        return undefined;
+      }
+    });
+    summary.auditWritten = await this.flushAudit(results.filter((r): r is DeviceResult => r !== undefined));
+    return summary;
+  }
+
+  private async inspectPems(items: Item[]): Promise<void> {
+    await mapWithConcurrency(items, DEVICE_CONCURRENCY, async ({ event }) => {
+      if (event.kind !== 'twin-report' || !event.certificate.present) return;
+      const value = event.certificate.value;
+      if (value === null || typeof value !== 'object') return;
+      const pem = (value as Record<string, unknown>)['pem'];
+      if (typeof pem !== 'string' || Buffer.byteLength(pem) > this.deps.settings.maxPemBytes) return;
+      event.pem = await this.deps.inspector.inspect(pem, new Date(event.occurredAt));
+    });
+  }
+
+  private async applyToDevice(
+    key: DeviceKey,
+    items: Item[],
+    now: string,
+    summary: IngestSummary,
+    deadLetter: (index: number, rejection: { code: string; reason: string; hub?: string; deviceId?: string }) => Promise<void>,
+  ): Promise<DeviceResult> {
+    const ctx = { now, policy: this.deps.settings.renewalPolicy, maxPemBytes: this.deps.settings.maxPemBytes };
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
+      const stored = await this.deps.ledger.read(key);
+      const inheritedAuditIds = new Set(stored?.value.pendingAudit.map((e) => e.id) ?? []);
+      let record = stored?.value;
+      let changed = false;
+      const outcomes: { item: Item; outcome: LedgerOutcome }[] = [];
+      for (const item of items) {
+        const outcome = applyLedgerEvent(record, item.event, ctx);
+        outcomes.push({ item, outcome });
+        if ((outcome.outcome === 'applied' || outcome.outcome === 'rejected') && outcome.record) {
+          record = outcome.record;
+          changed = true;
+        }
+      }
+      // Dead letters first: they are idempotent, and the record must not claim a version
+      // whose rejected event was never kept.
+      for (const { item, outcome } of outcomes) {
+        if (outcome.outcome === 'rejected') {
+          await deadLetter(item.messageIndex, { code: 'invalid-certificate-report', reason: outcome.problems.join('; '), ...key });
+        }
+      }
+      let etag = stored?.etag;
+      if (changed && record) {
+        try {
+          etag = await this.deps.ledger.write(record, stored);
+        } catch (error) {
+          if (error instanceof WriteConflict) continue;
+          throw error;
+        }
+      }
+      for (const { outcome } of outcomes) {
+        if (outcome.outcome !== 'rejected') summary[outcome.outcome] += 1;
+      }
+      return { key, inheritedAuditIds, ...(record ? { record } : {}), ...(etag ? { etag } : {}) };
+    }
+    throw new TransientFault(`ledger record ${deviceKeyString(key)} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`);
+  }
+
+  /** Appends every pending audit entry of the touched records, then clears them (the outbox). */
+  private async flushAudit(results: DeviceResult[]): Promise<number> {
+    const fresh: AuditEntry[] = [];
+    const inherited: AuditEntry[] = [];
+    for (const result of results) {
+      for (const entry of result.record?.pendingAudit ?? []) {
+        (result.inheritedAuditIds.has(entry.id) ? inherited : fresh).push(entry);
+      }
+    }
+    if (fresh.length === 0 && inherited.length === 0) return 0;
+    // An entry inherited from an earlier invocation may have been written before it died.
+    if (inherited.length > 0) await this.deps.audit.append(inherited, { mayAlreadyBeWritten: true });
+    if (fresh.length > 0) await this.deps.audit.append(fresh, { mayAlreadyBeWritten: false });
+    await mapWithConcurrency(results, DEVICE_CONCURRENCY, (result) => this.clearPending(result));
+    return fresh.length + inherited.length;
+  }
+
+  private async clearPending(result: DeviceResult): Promise<void> {
+    const written = new Set(result.record?.pendingAudit.map((e) => e.id) ?? []);
+    if (written.size === 0 || !result.record) return;
+    let current: { value: DeviceRecord; etag: string } | undefined =
+      result.etag !== undefined ? { value: result.record, etag: result.etag } : undefined;
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
+      current ??= await this.deps.ledger.read(result.key);
+      if (!current) return;
+      const remaining = current.value.pendingAudit.filter((e) => !written.has(e.id));
+      if (remaining.length === current.value.pendingAudit.length) return;
+      try {
+        await this.deps.ledger.write({ ...current.value, pendingAudit: remaining }, current);
+        return;
+      } catch (error) {
+        if (!(error instanceof WriteConflict)) throw error;
+        current = undefined;
+      }
+    }
+    // Left pending: the next event for this device (or the sweep) writes them, checked for duplicates.
+  }
+}

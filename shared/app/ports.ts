@@ -1,0 +1,96 @@
+import { AuditEntry } from '../domain/AuditEntry';
+import { ChainVerification } from '../domain/AuditChain';
+import { PemInspection } from '../domain/CertificateInspection';
+import { DeviceKey } from '../domain/DeviceKey';
+import { DeviceRecord } from '../domain/DeviceRecord';
+
+/**
+ * The ports the use cases need, shaped to certfleet's needs rather than to an SDK. Azure
+ * adapters live in shared/adapters/storage; in-memory doubles for tests in test/support.
+ */
+
+/** A record as stored, with the token that guards the next write (an ETag in Azure). */
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+export interface CertificateLedger {
+  read(key: DeviceKey): Promise<Versioned<DeviceRecord> | undefined>;
+  /**
+   * Writes a record over `previous` (as read; undefined: create, must not exist yet) and keeps
+   * the renewal index in step. Throws `WriteConflict` when someone else wrote first: read
+   * again and decide again. Returns the new ETag.
+   */
+  write(record: DeviceRecord, previous: Versioned<DeviceRecord> | undefined): Promise<string>;
+  /** Every record, streamed in pages; order is by hub, then device id. */
+  list(options?: { hub?: string }): AsyncIterable<DeviceRecord>;
+  /**
+   * Devices whose renewal falls due before `before`, earliest first within each shard of the
+   * index. Costs grow with the answer, not with the fleet (docs/storage.md).
+   */
+  dueBefore(before: string): AsyncIterable<DueEntry>;
+}
+
+export interface DueEntry extends DeviceKey {
+  renewalDueAt: string;
+}
+
+export class WriteConflict extends Error {
+  readonly code = 'WRITE_CONFLICT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'WriteConflict';
+  }
+}
+
+export interface AuditTrail {
+  /**
+   * Appends entries, each exactly once. `mayAlreadyBeWritten` marks entries left pending by an
+   * earlier invocation that may have died after writing them: those are checked first.
+   */
+  append(entries: readonly AuditEntry[], options: { mayAlreadyBeWritten: boolean }): Promise<void>;
+  /** The records of one UTC date, in order, each blob's chain verified. */
+  verifyDate(date: string): Promise<AuditDateVerification>;
+  readDate(date: string): AsyncIterable<AuditEntry>;
+}
+
+export interface AuditDateVerification {
+  date: string;
+  blobs: { name: string; result: ChainVerification }[];
+}
+
+export interface DeadLetter {
+  /** Deterministic: the same message always gets the same id. */
+  id: string;
+  code: string;
+  reason: string;
+  receivedAt: string;
+  hub?: string;
+  deviceId?: string;
+  /** The message as received, private key material redacted. */
+  message: unknown;
+}
+
+export interface DeadLetters {
+  put(letter: DeadLetter): Promise<void>;
+  list(): AsyncIterable<DeadLetter>;
+}
+
+export interface CertificateInspector {
+  /** Parses a reported PEM and verifies its chain as of `at`. Never throws for bad input. */
+  inspect(pem: string, at: Date): Promise<PemInspection>;
+}
+
+/**
+ * A storage fault worth retrying (throttling, timeouts, a service or network hiccup). Adapters
+ * throw it; the Event Hubs trigger lets it fail the invocation so the host's retry policy
+ * redelivers the batch. Any other error is the event's problem, not the platform's.
+ */
+export class TransientFault extends Error {
+  readonly code = 'TRANSIENT_FAULT';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransientFault';
+  }
+}

@@ -1,0 +1,148 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { HOUR_MS } from '../domain/Clock';
+import { DEFAULT_RENEWAL_POLICY, RenewalPolicy } from '../domain/RenewalPolicy';
+
+/**
+ * certfleet's settings, read from the environment (Function app settings, or
+ * local.settings.json's Values) and validated once at start-up. Every problem is reported at
+ * once, each naming its setting. local.settings.sample.json lists them all.
+ */
+export type StorageSettings =
+  | { kind: 'connection-string'; connectionString: string }
+  | {
+      kind: 'identity';
+      blobServiceUri: string;
+      tableServiceUri: string;
+      credential?: 'managedidentity';
+      clientId?: string;
+    }
+  | { kind: 'development' };
+
+export interface Settings {
+  storage: StorageSettings;
+  /** Prefix of every table and container name, so several certfleets can share an account. */
+  storagePrefix: string;
+  /** Dotted path of the certificate object under the twin's reported properties. */
+  certificatePath: string;
+  /** PEM roots and issuing CAs the device chains must verify to; undefined: not checked. */
+  trustBundlePem?: string;
+  renewalPolicy: RenewalPolicy;
+  auditShards: number;
+  maxBodyBytes: number;
+  maxPemBytes: number;
+}
+
+export class SettingsError extends Error {
+  readonly code = 'SETTINGS_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`invalid settings: ${problems.join('; ')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** A number setting: empty means unset; otherwise it must parse and pass `check`. */
+function numberSetting(check: (n: number) => boolean, requirement: string) {
+  return optionalText
+    .refine((v) => v === undefined || (/^\s*-?\d+(\.\d+)?\s*$/.test(v) && check(Number(v))), requirement)
+    .transform((v) => (v === undefined ? undefined : Number(v)));
+}
+
+const schema = z.object({
+  FleetStorage: optionalText,
+  FleetStorage__blobServiceUri: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  FleetStorage__tableServiceUri: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  FleetStorage__credential: optionalText.pipe(z.enum(['managedidentity']).optional()),
+  FleetStorage__clientId: optionalText,
+  CERTFLEET_STORAGE_PREFIX: optionalText.pipe(
+    z.string().regex(/^[a-z][a-z0-9]{2,30}$/, 'must be 3-31 lower-case letters and digits, starting with a letter').default('certfleet'),
+  ),
+  CERTFLEET_CERTIFICATE_PROPERTY: optionalText.pipe(
+    z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'must be a dotted property path such as certificate').default('certificate'),
+  ),
+  CERTFLEET_TRUST_BUNDLE: optionalText,
+  CERTFLEET_RENEW_AT_FRACTION: numberSetting((n) => n > 0 && n < 1, 'must be a number between 0 and 1'),
+  CERTFLEET_RENEW_BEFORE_HOURS: numberSetting((n) => n > 0 && n <= 90 * 24, 'must be hours, more than 0 and at most 2160'),
+  CERTFLEET_AUDIT_SHARDS: numberSetting((n) => Number.isInteger(n) && n >= 1 && n <= 64, 'must be a whole number from 1 to 64'),
+  CERTFLEET_MAX_EVENT_BYTES: numberSetting((n) => Number.isInteger(n) && n >= 1024 && n <= 4 * 1024 * 1024, 'must be bytes, from 1024 to 4194304'),
+  CERTFLEET_MAX_PEM_BYTES: numberSetting((n) => Number.isInteger(n) && n >= 1024 && n <= 256 * 1024, 'must be bytes, from 1024 to 262144'),
+});
+
+export function loadSettings(env: Env = process.env): Settings {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const v = parsed.data;
+  const problems: string[] = [];
+
+  let storage: StorageSettings = { kind: 'development' };
+  if (v.FleetStorage) {
+    if (!/AccountName=|BlobEndpoint=|UseDevelopmentStorage=true/i.test(v.FleetStorage)) {
+      problems.push('FleetStorage: not a storage connection string (expected AccountName=… or BlobEndpoint=…)');
+    }
+    storage = { kind: 'connection-string', connectionString: v.FleetStorage };
+  } else if (v.FleetStorage__blobServiceUri || v.FleetStorage__tableServiceUri) {
+    if (!v.FleetStorage__blobServiceUri) problems.push('FleetStorage__blobServiceUri: required with FleetStorage__tableServiceUri');
+    if (!v.FleetStorage__tableServiceUri) problems.push('FleetStorage__tableServiceUri: required with FleetStorage__blobServiceUri');
+    storage = {
+      kind: 'identity',
+      blobServiceUri: v.FleetStorage__blobServiceUri ?? '',
+      tableServiceUri: v.FleetStorage__tableServiceUri ?? '',
+      ...(v.FleetStorage__credential ? { credential: v.FleetStorage__credential } : {}),
+      ...(v.FleetStorage__clientId ? { clientId: v.FleetStorage__clientId } : {}),
+    };
+  }
+
+  let renewalPolicy: RenewalPolicy = DEFAULT_RENEWAL_POLICY;
+  if (v.CERTFLEET_RENEW_AT_FRACTION !== undefined && v.CERTFLEET_RENEW_BEFORE_HOURS !== undefined) {
+    problems.push('CERTFLEET_RENEW_AT_FRACTION, CERTFLEET_RENEW_BEFORE_HOURS: set one, not both');
+  } else if (v.CERTFLEET_RENEW_AT_FRACTION !== undefined) {
+    renewalPolicy = { kind: 'fraction', fraction: v.CERTFLEET_RENEW_AT_FRACTION };
+  } else if (v.CERTFLEET_RENEW_BEFORE_HOURS !== undefined) {
+    renewalPolicy = { kind: 'before', renewBeforeMs: v.CERTFLEET_RENEW_BEFORE_HOURS * HOUR_MS };
+  }
+
+  const trustBundlePem = v.CERTFLEET_TRUST_BUNDLE ? readTrustBundle(v.CERTFLEET_TRUST_BUNDLE, problems) : undefined;
+  if (problems.length > 0) throw new SettingsError(problems);
+  return {
+    storage,
+    storagePrefix: v.CERTFLEET_STORAGE_PREFIX,
+    certificatePath: v.CERTFLEET_CERTIFICATE_PROPERTY,
+    ...(trustBundlePem ? { trustBundlePem } : {}),
+    renewalPolicy,
+    auditShards: v.CERTFLEET_AUDIT_SHARDS ?? 8,
+    maxBodyBytes: v.CERTFLEET_MAX_EVENT_BYTES ?? 256 * 1024,
+    maxPemBytes: v.CERTFLEET_MAX_PEM_BYTES ?? 32 * 1024,
+  };
+}
+
+/** The trust bundle is PEM text in the setting itself, or the path of a PEM file. */
+function readTrustBundle(value: string, problems: string[]): string | undefined {
+  const pem = value.includes('-----BEGIN') ? value.replace(/\\n/g, '\n') : readPemFile(value, problems);
+  if (pem === undefined) return undefined;
+  if (!/-----BEGIN CERTIFICATE-----/.test(pem)) {
+    problems.push('CERTFLEET_TRUST_BUNDLE: holds no CERTIFICATE block');
+    return undefined;
+  }
+  if (/PRIVATE KEY-----/.test(pem)) {
+    problems.push('CERTFLEET_TRUST_BUNDLE: holds a private key; it must hold certificates only');
+    return undefined;
+  }
+  return pem;
+}
+
+function readPemFile(path: string, problems: string[]): string | undefined {
+  if (!existsSync(path)) {
+    problems.push(`CERTFLEET_TRUST_BUNDLE: neither PEM text nor an existing file (${path})`);
+    return undefined;
+  }
+  return readFileSync(path, 'utf8');
+}

@@ -1,0 +1,57 @@
+/**
+ * Private key material reported by a device is never stored anywhere (ledger, audit, dead
+ * letters). A device that puts its private key in the twin has leaked it to everyone who can
+ * read twins: that is a security finding, and the key itself is redacted before anything else
+ * sees the event.
+ */
+
+// Any PEM block whose label ends in PRIVATE KEY: PRIVATE KEY, RSA/EC/DSA/ENCRYPTED/OPENSSH
+// PRIVATE KEY. An unterminated block is redacted to the end of the string.
+const PRIVATE_KEY_BLOCK =
+  /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----[\s\S]*?(-----END \1-----|$)/g;
+const PRIVATE_KEY_MARKER = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+// Property names that carry key material in the shapes devices are known to use.
+const PRIVATE_KEY_PROPERTY = /^(private[_-]?key|privkey|key[_-]?pem)$/i;
+
+export const REDACTED = '[REDACTED PRIVATE KEY]';
+
+export function containsPrivateKeyBlock(text: string): boolean {
+  return PRIVATE_KEY_MARKER.test(text);
+}
+
+export function redactPrivateKeyBlocks(text: string): string {
+  return text.replace(PRIVATE_KEY_BLOCK, REDACTED);
+}
+
+export interface RedactionResult<T> {
+  value: T;
+  found: boolean;
+}
+
+/** Deep copy of a JSON value with every private key block and key-bearing property redacted. */
+export function redactPrivateKeys<T>(value: T): RedactionResult<T> {
+  let found = false;
+  const walk = (node: unknown): unknown => {
+    if (typeof node === 'string') {
+      if (!containsPrivateKeyBlock(node)) return node;
+      found = true;
+      return redactPrivateKeyBlocks(node);
+    }
+    if (Array.isArray(node)) return node.map(walk);
+    if (node !== null && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [name, child] of Object.entries(node as Record<string, unknown>)) {
+        if (PRIVATE_KEY_PROPERTY.test(name) && child !== null && child !== '') {
+          found = true;
+          out[name] = REDACTED;
+        } else {
+          out[name] = walk(child);
+        }
+      }
+      return out;
+    }
+    return node;
+  };
+  const redacted = walk(value) as T;
+  return { value: redacted, found };
+}

@@ -1,0 +1,405 @@
+import { AuditEntry, AuditEventType, auditEntryId } from './AuditEntry';
+import {
+  CertificateFacts,
+  certificateIdentity,
+  commonNameOf,
+  sameCertificate,
+  sameInstant,
+} from './Certificate';
+import { DeviceRecord, newDeviceRecord } from './DeviceRecord';
+import { CERTIFICATE_FINDINGS, Finding, certificateFindings, finding } from './Finding';
+import { ConnectionEvent, LedgerEvent, LifecycleEvent, TwinReportEvent } from './LedgerEvent';
+import {
+  ReportedCertificate,
+  mergeCertificatePatch,
+  toView,
+  validateReportedCertificate,
+} from './ReportedCertificate';
+import { RenewalPolicy, renewalDueAt } from './RenewalPolicy';
+
+/**
+ * The ledger's one state change: observes a decoded IoT Hub event and the device's record, and
+ * decides the record's next state and the audit entries that go with it. Pure: the caller reads
+ * and writes storage, and passes the time in.
+ *
+ * Ordering rules (IoT Hub delivers at least once, ordered only within a partition):
+ * - reported changes are ordered by the reported `$version`; equal is a duplicate, lower is stale;
+ * - lifecycle events by operationTimestamp: events from before a deletion are stale;
+ * - connection events by their per-device hex sequence number.
+ */
+export interface LedgerContext {
+  /** The clock's time, stamped on what certfleet records. */
+  now: string;
+  policy: RenewalPolicy;
+  maxPemBytes: number;
+}
+
+export type LedgerOutcome =
+  /** The record changed; save `record`. */
+  | { outcome: 'applied'; record: DeviceRecord }
+  /** The event could not be used: dead-letter it. `record` carries a finding when the device is known. */
+  | { outcome: 'rejected'; record?: DeviceRecord; problems: string[] }
+  /** Nothing to change: a redelivery, an older event, or one that does not concern certificates. */
+  | { outcome: 'duplicate' | 'stale' | 'irrelevant'; reason: string };
+
+export function applyLedgerEvent(
+  existing: DeviceRecord | undefined,
+  event: LedgerEvent,
+  ctx: LedgerContext,
+): LedgerOutcome {
+  switch (event.kind) {
+    case 'twin-report':
+      return applyTwinReport(existing, event, ctx);
+    case 'lifecycle':
+      return event.change === 'created'
+        ? applyCreated(existing, event, ctx)
+        : applyDeleted(existing, event, ctx);
+    case 'connection':
+      return applyConnection(existing, event, ctx);
+  }
+}
+
+function applyTwinReport(
+  existing: DeviceRecord | undefined,
+  event: TwinReportEvent,
+  ctx: LedgerContext,
+): LedgerOutcome {
+  if (!event.certificate.present && !event.privateKeyReported) {
+    return { outcome: 'irrelevant', reason: 'the report does not touch the certificate' };
+  }
+  let record = existing ? clone(existing) : newDeviceRecord(event.hub, event.deviceId, ctx.now);
+  if (record.lifecycle === 'deleted') {
+    if (record.deletedAt && event.occurredAt <= record.deletedAt) {
+      return { outcome: 'stale', reason: 'reported before the device was deleted' };
+    }
+    // A report after a deletion means the device exists again, even if its create event is late.
+    record = reincarnate(record, event.occurredAt, ctx.now);
+  }
+  const version = event.reportedVersion;
+  if (version === undefined) {
+    return { outcome: 'rejected', record: withInvalidReport(record, event, ['reported $version is missing'], ctx), problems: ['reported $version is missing'] };
+  }
+  if (record.reportedVersion !== undefined && version <= record.reportedVersion) {
+    return version === record.reportedVersion
+      ? { outcome: 'duplicate', reason: `reported $version ${version} already applied` }
+      : { outcome: 'stale', reason: `reported $version ${version} is older than ${record.reportedVersion}` };
+  }
+
+  record.reportedVersion = version;
+  record.lastSeenAt = later(record.lastSeenAt, event.occurredAt);
+  record.updatedAt = ctx.now;
+  if (event.privateKeyReported) recordPrivateKeyLeak(record, event, ctx);
+  if (!event.certificate.present) return { outcome: 'applied', record };
+
+  const value = event.certificate.value;
+  if (value === null) return { outcome: 'applied', record: removeCertificate(record, event, ctx) };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    const problems = [`certificate must be an object, got ${Array.isArray(value) ? 'an array' : typeof value}`];
+    return { outcome: 'rejected', record: withInvalidReport(record, event, problems, ctx), problems };
+  }
+  const merged = event.complete
+    ? (value as Record<string, unknown>)
+    : mergeCertificatePatch(record.reported, value as Record<string, unknown>);
+  const validation = validateReportedCertificate(merged, { maxPemBytes: ctx.maxPemBytes });
+  if (!validation.ok) {
+    return { outcome: 'rejected', record: withInvalidReport(record, event, validation.problems, ctx), problems: validation.problems };
+  }
+  const reported = validation.certificate;
+  if (reported.pem !== undefined && event.pem && !event.pem.ok) {
+    const problems = [`pem: ${event.pem.reason}`];
+    return { outcome: 'rejected', record: withInvalidReport(record, event, problems, ctx), problems };
+  }
+  return { outcome: 'applied', record: acceptCertificate(record, event, reported, version, ctx) };
+}
+
+function acceptCertificate(
+  record: DeviceRecord,
+  event: TwinReportEvent,
+  reported: ReportedCertificate,
+  version: number,
+  ctx: LedgerContext,
+): DeviceRecord {
+  const facts = certificateFacts(record.current, reported, event, version);
+  const old = record.current;
+  const isNew = !old || !sameCertificate(certificateIdentity(old), certificateIdentity(facts));
+  const chain = reported.pem !== undefined && event.pem?.ok ? event.pem.chain : undefined;
+
+  let sticky = record.findings.filter((f) => !CERTIFICATE_FINDINGS.includes(f.code));
+  // A new certificate comes from a new CSR: the leaked key of an earlier report is retired.
+  if (isNew && !event.privateKeyReported) sticky = sticky.filter((f) => f.code !== 'private-key-reported');
+  const found = certificateFindings({
+    deviceId: record.deviceId,
+    reported,
+    facts,
+    chain,
+    reportedAt: event.occurredAt,
+    reportedVersion: version,
+  });
+  record.findings = [...sticky, ...found];
+  record.reported = toView(reported);
+
+  if (isNew) {
+    const type: AuditEventType = !old
+      ? 'certificate.first-seen'
+      : Date.parse(facts.validUntil) > Date.parse(old.validUntil)
+        ? 'certificate.renewed'
+        : 'certificate.changed-unexpectedly';
+    if (old) record.previous = old;
+    record.current = facts;
+    record.pendingAudit.push(
+      auditEntry(record, event, type, ctx, {
+        old: old && certificateIdentity(old),
+        new: certificateIdentity(facts),
+        findings: found.map((f) => f.code),
+      }),
+    );
+  } else {
+    // The same certificate again: keep when it was first seen, refresh what the PEM proves.
+    record.current = { ...facts, firstSeenAt: old.firstSeenAt, reportedVersion: old.reportedVersion };
+  }
+  record.renewalDueAt = renewalDueAt(record.current, ctx.policy);
+  return record;
+}
+
+/**
+ * The facts about the reported certificate: from its PEM when this report carried one; else the
+ * PEM facts already known when the fields still describe that certificate; else the fields.
+ */
+function certificateFacts(
+  current: CertificateFacts | undefined,
+  reported: ReportedCertificate,
+  event: TwinReportEvent,
+  version: number,
+): CertificateFacts {
+  const seen = { firstSeenAt: event.occurredAt, reportedVersion: version };
+  if (reported.pem !== undefined && event.pem?.ok) {
+    const leaf = event.pem.leaf;
+    const facts: CertificateFacts = {
+      source: 'pem',
+      validFrom: leaf.validFrom,
+      validUntil: leaf.validUntil,
+      thumbprintSha1: leaf.thumbprintSha1,
+      thumbprintSha256: leaf.thumbprintSha256,
+      serialNumber: leaf.serialNumber,
+      subject: leaf.subject,
+      issuer: leaf.issuer,
+      keyAlgorithm: leaf.keyAlgorithm,
+      publicKeySha256: leaf.publicKeySha256,
+      signatureAlgorithm: leaf.signatureAlgorithm,
+      chainLength: leaf.chainLength,
+      ...seen,
+    };
+    if (leaf.commonName !== undefined) facts.commonName = leaf.commonName;
+    if (leaf.keySize !== undefined) facts.keySize = leaf.keySize;
+    return facts;
+  }
+  if (current?.source === 'pem' && fieldsDescribe(reported, current)) return current;
+  const facts: CertificateFacts = {
+    source: 'reported',
+    validFrom: reported.validFrom,
+    validUntil: reported.validUntil,
+    ...seen,
+  };
+  if (reported.thumbprint?.length === 40) facts.thumbprintSha1 = reported.thumbprint;
+  if (reported.thumbprint?.length === 64) facts.thumbprintSha256 = reported.thumbprint;
+  if (reported.serialNumber) facts.serialNumber = reported.serialNumber;
+  if (reported.issuer) facts.issuer = reported.issuer;
+  if (reported.subject) {
+    facts.subject = reported.subject;
+    const cn = commonNameOf(reported.subject);
+    if (cn !== undefined) facts.commonName = cn;
+  }
+  return facts;
+}
+
+function fieldsDescribe(reported: ReportedCertificate, facts: CertificateFacts): boolean {
+  if (!sameInstant(reported.validFrom, facts.validFrom)) return false;
+  if (!sameInstant(reported.validUntil, facts.validUntil)) return false;
+  if (reported.serialNumber && reported.serialNumber !== facts.serialNumber) return false;
+  if (reported.thumbprint) {
+    const known = reported.thumbprint.length === 64 ? facts.thumbprintSha256 : facts.thumbprintSha1;
+    if (reported.thumbprint !== known) return false;
+  }
+  return true;
+}
+
+function removeCertificate(record: DeviceRecord, event: TwinReportEvent, ctx: LedgerContext): DeviceRecord {
+  record.findings = record.findings.filter((f) => !CERTIFICATE_FINDINGS.includes(f.code));
+  delete record.reported;
+  delete record.renewalDueAt;
+  const old = record.current;
+  if (old) {
+    record.previous = old;
+    delete record.current;
+    record.pendingAudit.push(
+      auditEntry(record, event, 'certificate.removed', ctx, { old: certificateIdentity(old) }),
+    );
+  }
+  return record;
+}
+
+function recordPrivateKeyLeak(record: DeviceRecord, event: TwinReportEvent, ctx: LedgerContext) {
+  record.findings = [
+    ...record.findings.filter((f) => f.code !== 'private-key-reported'),
+    finding(
+      'private-key-reported',
+      'the device reported private key material in its twin; it was not stored, and the key must be treated as leaked',
+      event.occurredAt,
+      event.reportedVersion,
+    ),
+  ];
+  record.pendingAudit.push(
+    auditEntry(record, event, 'device.private-key-reported', ctx, {
+      detail: 'private key material redacted before storage',
+    }),
+  );
+}
+
+function withInvalidReport(
+  record: DeviceRecord,
+  event: TwinReportEvent,
+  problems: string[],
+  ctx: LedgerContext,
+): DeviceRecord {
+  if (event.reportedVersion !== undefined) {
+    record.reportedVersion = Math.max(record.reportedVersion ?? 0, event.reportedVersion);
+  }
+  record.findings = [
+    ...record.findings.filter((f) => f.code !== 'invalid-certificate-report'),
+    finding(
+      'invalid-certificate-report',
+      `certificate report rejected: ${problems.join('; ')}`,
+      event.occurredAt,
+      event.reportedVersion,
+    ),
+  ];
+  record.updatedAt = ctx.now;
+  return record;
+}
+
+function applyCreated(existing: DeviceRecord | undefined, event: LifecycleEvent, ctx: LedgerContext): LedgerOutcome {
+  if (!existing) {
+    const record = newDeviceRecord(event.hub, event.deviceId, ctx.now);
+    record.createdAt = event.occurredAt;
+    return { outcome: 'applied', record };
+  }
+  if (existing.lifecycle === 'deleted') {
+    if (existing.deletedAt && event.occurredAt <= existing.deletedAt) {
+      return { outcome: 'stale', reason: 'created before the device was last deleted' };
+    }
+    return { outcome: 'applied', record: reincarnate(clone(existing), event.occurredAt, ctx.now) };
+  }
+  if (existing.createdAt && event.occurredAt <= existing.createdAt) {
+    return { outcome: 'duplicate', reason: 'this incarnation is already recorded' };
+  }
+  if (existing.createdAt) {
+    // Created again after an earlier creation: a deletion in between was missed.
+    return { outcome: 'applied', record: reincarnate(clone(existing), event.occurredAt, ctx.now) };
+  }
+  const record = clone(existing);
+  record.createdAt = event.occurredAt;
+  record.updatedAt = ctx.now;
+  return { outcome: 'applied', record };
+}
+
+function applyDeleted(existing: DeviceRecord | undefined, event: LifecycleEvent, ctx: LedgerContext): LedgerOutcome {
+  if (existing?.lifecycle === 'deleted') {
+    return { outcome: 'duplicate', reason: 'the device is already deleted' };
+  }
+  if (existing?.createdAt && event.occurredAt < existing.createdAt) {
+    return { outcome: 'stale', reason: 'deletion of an earlier incarnation' };
+  }
+  const record = existing ? clone(existing) : newDeviceRecord(event.hub, event.deviceId, ctx.now);
+  record.lifecycle = 'deleted';
+  record.deletedAt = event.occurredAt;
+  record.connection = { state: 'disconnected', changedAt: event.occurredAt };
+  delete record.renewalDueAt;
+  record.updatedAt = ctx.now;
+  record.pendingAudit.push(
+    auditEntry(record, event, 'device.deleted', ctx, {
+      old: record.current && certificateIdentity(record.current),
+    }),
+  );
+  return { outcome: 'applied', record };
+}
+
+function applyConnection(existing: DeviceRecord | undefined, event: ConnectionEvent, ctx: LedgerContext): LedgerOutcome {
+  if (existing?.lifecycle === 'deleted' && existing.deletedAt && event.occurredAt <= existing.deletedAt) {
+    return { outcome: 'stale', reason: 'connection change from before the device was deleted' };
+  }
+  let record = existing ? clone(existing) : newDeviceRecord(event.hub, event.deviceId, ctx.now);
+  if (record.lifecycle === 'deleted') record = reincarnate(record, event.occurredAt, ctx.now);
+  const last = record.connection.sequenceNumber;
+  if (last !== undefined) {
+    const order = compareHex(event.sequenceNumber, last);
+    if (order === 0) return { outcome: 'duplicate', reason: `sequence number ${last} already applied` };
+    if (order < 0) return { outcome: 'stale', reason: `sequence number is older than ${last}` };
+  }
+  record.connection = {
+    state: event.connected ? 'connected' : 'disconnected',
+    sequenceNumber: event.sequenceNumber,
+    changedAt: event.occurredAt,
+  };
+  record.lastSeenAt = later(record.lastSeenAt, event.occurredAt);
+  record.updatedAt = ctx.now;
+  return { outcome: 'applied', record };
+}
+
+/** A device id created again starts a new life: its old certificate becomes history. */
+function reincarnate(record: DeviceRecord, at: string, now: string): DeviceRecord {
+  const next = newDeviceRecord(record.hub, record.deviceId, now);
+  next.createdAt = at;
+  const previous = record.current ?? record.previous;
+  if (previous) next.previous = previous;
+  if (record.lastSeenAt) next.lastSeenAt = record.lastSeenAt;
+  next.pendingAudit = record.pendingAudit;
+  return next;
+}
+
+function auditEntry(
+  record: DeviceRecord,
+  event: LedgerEvent,
+  type: AuditEventType,
+  ctx: LedgerContext,
+  fields: Pick<AuditEntry, 'old' | 'new' | 'findings' | 'detail'>,
+): AuditEntry {
+  const reportedVersion = event.kind === 'twin-report' ? event.reportedVersion : undefined;
+  const entry: AuditEntry = {
+    id: auditEntryId([
+      type,
+      record.hub,
+      record.deviceId,
+      record.createdAt,
+      reportedVersion ?? event.occurredAt,
+      fields.new?.thumbprintSha256 ?? fields.new?.validUntil,
+    ]),
+    type,
+    hub: record.hub,
+    deviceId: record.deviceId,
+    occurredAt: event.occurredAt,
+    recordedAt: ctx.now,
+    opType: event.opType,
+  };
+  if (reportedVersion !== undefined) entry.reportedVersion = reportedVersion;
+  if (fields.old) entry.old = fields.old;
+  if (fields.new) entry.new = fields.new;
+  if (fields.findings && fields.findings.length > 0) entry.findings = fields.findings;
+  if (fields.detail) entry.detail = fields.detail;
+  return entry;
+}
+
+function compareHex(a: string, b: string): number {
+  const x = BigInt(`0x${a}`);
+  const y = BigInt(`0x${b}`);
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+function later(a: string | undefined, b: string): string {
+  return a === undefined || b > a ? b : a;
+}
+
+function clone(record: DeviceRecord): DeviceRecord {
+  return structuredClone(record);
+}
+
+export type { Finding };
