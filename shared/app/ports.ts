@@ -23,6 +23,8 @@ export interface CertificateLedger {
    * again and decide again. Returns the new ETag.
    */
   write(record: DeviceRecord, previous: Versioned<DeviceRecord> | undefined): Promise<string>;
+  /** The records of a device id in every hub that has one (device ids are unique per hub). */
+  findByDeviceId(deviceId: string): Promise<DeviceRecord[]>;
   /** Every record, streamed in pages; order is by hub, then device id. */
   list(options?: { hub?: string }): AsyncIterable<DeviceRecord>;
   /**

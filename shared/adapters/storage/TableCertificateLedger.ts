@@ -105,6 +105,18 @@ export class TableCertificateLedger implements CertificateLedger {
     return etag;
   }
 
+  async findByDeviceId(deviceId: string): Promise<DeviceRecord[]> {
+    await this.ensureTables();
+    const filter = odata`RowKey eq ${escapeKey(deviceId)}`;
+    const found: DeviceRecord[] = [];
+    await storageCall('find ledger record', async () => {
+      for await (const entity of this.devices.listEntities<DeviceEntity>({ queryOptions: { filter } })) {
+        found.push(fromEntity(entity));
+      }
+    });
+    return found;
+  }
+
   async *list(options: { hub?: string } = {}): AsyncIterable<DeviceRecord> {
     await this.ensureTables();
     const filter = options.hub ? odata`PartitionKey eq ${escapeKey(options.hub)}` : undefined;

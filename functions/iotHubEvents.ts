@@ -1,0 +1,47 @@
+import { app, EventHubHandler, EventHubFunctionOptions, InvocationContext } from '@azure/functions';
+import { messagesFromTriggerBatch } from '../shared/adapters/eventhub/triggerBatch';
+import { IngestSummary } from '../shared/app/IngestIotHubEvents';
+import { services } from '../shared/services';
+
+/**
+ * IoT Hub events routed to one Event Hub (twin changes, device lifecycle, connection state)
+ * go into the certificate ledger and the audit trail.
+ *
+ * The trigger checkpoints even when the function throws (AZURE-FACTS.md), so a bad message is
+ * dead-lettered inside the use case and never thrown; only transient storage faults throw, and
+ * the retry policy below redelivers the batch, which the ledger then recognises as duplicates.
+ */
+export async function handleIotHubEvents(messages: unknown, context: InvocationContext): Promise<IngestSummary> {
+  const bodies = Array.isArray(messages) ? messages : [messages];
+  const batch = messagesFromTriggerBatch(bodies, context.triggerMetadata);
+  const summary = await services().ingest.ingest(batch);
+  context.log(
+    `ingested ${summary.messages} events: ${summary.applied} applied, ${summary.duplicate} duplicate, ` +
+      `${summary.stale} stale, ${summary.irrelevant} irrelevant, ${summary.ignored} ignored, ` +
+      `${summary.deadLettered} dead-lettered, ${summary.auditWritten} audit records`,
+  );
+  return summary;
+}
+
+export const iotHubEventsHandler: EventHubHandler = async (messages, context) => {
+  await handleIotHubEvents(messages, context);
+};
+
+export const iotHubEventsTrigger: { name: string; options: EventHubFunctionOptions } = {
+  name: 'iotHubEvents',
+  options: {
+    connection: 'IotHubEvents',
+    eventHubName: '%CERTFLEET_EVENTHUB_NAME%',
+    consumerGroup: '%CERTFLEET_EVENTHUB_CONSUMER_GROUP%',
+    cardinality: 'many',
+    retry: {
+      strategy: 'exponentialBackoff',
+      maxRetryCount: 8,
+      minimumInterval: { seconds: 5 },
+      maximumInterval: { minutes: 5 },
+    },
+    handler: iotHubEventsHandler,
+  },
+};
+
+app.eventHub(iotHubEventsTrigger.name, iotHubEventsTrigger.options);

@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { SettingsError, loadSettings } from '../config/settings';
+import { systemClock } from '../domain/Clock';
+import { normalizeHubName } from '../domain/DeviceKey';
+import { Services, buildServices, useServices } from '../services';
+import { UsageError, cliEnvironment } from './cliEnvironment';
+import { CSV_COLUMNS, csvRow, describeDevice, publicRecord } from './formatDevice';
+import { ingestJsonLines } from './ingestJsonLines';
+
+/**
+ * certfleet's command line. Same settings and same code path as the Function app.
+ * Exit codes: 0 success, 2 bad usage or settings, 1 failure; errors on stderr in one line.
+ */
+function connect(): Services {
+  const instance = buildServices(loadSettings(cliEnvironment()), systemClock);
+  useServices(instance); // the trigger's handler, driven by `ingest`, uses the same services
+  return instance;
+}
+
+function write(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('certfleet')
+    .description('Ledger, renewal safety net and audit trail for Azure IoT operational certificates')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .showHelpAfterError(false);
+
+  program
+    .command('ingest')
+    .description('apply IoT Hub events (JSON Lines as Event Hubs delivers them) to the ledger')
+    .argument('<file>', "JSON Lines file, or '-' for stdin")
+    .action(async (file: string) => {
+      const s = connect();
+      const total = await ingestJsonLines(file, { deadLetters: s.deadLetters, clock: systemClock });
+      await write(
+        `${total.messages} events: ${total.applied} applied, ${total.duplicate} duplicate, ${total.stale} stale, ` +
+          `${total.irrelevant} irrelevant, ${total.ignored} ignored, ${total.deadLettered} dead-lettered; ` +
+          `${total.auditWritten} audit records written\n`,
+      );
+    });
+
+  program
+    .command('device')
+    .description("show one device's ledger record")
+    .argument('<deviceId>')
+    .option('--hub <hub>', 'IoT Hub name, when the device id exists in several hubs')
+    .option('--json', 'print the record as JSON')
+    .action(async (deviceId: string, opts: { hub?: string; json?: boolean }) => {
+      const s = connect();
+      let records = await s.ledger.findByDeviceId(deviceId);
+      if (opts.hub) records = records.filter((r) => r.hub === normalizeHubName(opts.hub ?? ''));
+      if (records.length === 0) throw new NotFound(`device ${deviceId}${opts.hub ? ` in hub ${opts.hub}` : ''} is not in the ledger`);
+      if (records.length > 1) {
+        throw new UsageError(`device ${deviceId} exists in hubs ${records.map((r) => r.hub).join(', ')}: pass --hub`);
+      }
+      const record = records[0]!;
+      await write(opts.json ? `${JSON.stringify(publicRecord(record), null, 2)}\n` : `${describeDevice(record)}\n`);
+    });
+
+  program
+    .command('devices')
+    .description('print the whole ledger, streamed')
+    .addOption(new Option('--format <format>', 'output format').choices(['json', 'jsonl', 'csv']).default('json'))
+    .option('--hub <hub>', 'only this hub')
+    .action(async (opts: { format: 'json' | 'jsonl' | 'csv'; hub?: string }) => {
+      const s = connect();
+      const records = s.ledger.list(opts.hub ? { hub: normalizeHubName(opts.hub) } : {});
+      if (opts.format === 'csv') await write(`${CSV_COLUMNS.join(',')}\n`);
+      if (opts.format === 'json') await write('[');
+      let first = true;
+      for await (const record of records) {
+        if (opts.format === 'csv') await write(`${csvRow(record)}\n`);
+        else if (opts.format === 'jsonl') await write(`${JSON.stringify(publicRecord(record))}\n`);
+        else await write(`${first ? '\n' : ',\n'}${JSON.stringify(publicRecord(record))}`);
+        first = false;
+      }
+      if (opts.format === 'json') await write(first ? ']\n' : '\n]\n');
+    });
+
+  const audit = program.command('audit').description('the audit trail');
+  audit
+    .command('verify')
+    .description("check the hash chains of one UTC date's audit blobs")
+    .requiredOption('--date <date>', 'UTC date, YYYY-MM-DD')
+    .action(async (opts: { date: string }) => {
+      const date = checkDate(opts.date);
+      const s = connect();
+      const verification = await s.audit.verifyDate(date);
+      let broken = 0;
+      for (const blob of verification.blobs) {
+        const r = blob.result;
+        if (r.ok) await write(`ok      ${blob.name}: ${r.records} records\n`);
+        else {
+          broken += 1;
+          await write(`BROKEN  ${blob.name}: line ${r.line}: ${r.problem}\n`);
+        }
+      }
+      await write(`${verification.blobs.length} blobs for ${date}, ${broken} broken\n`);
+      if (broken > 0) throw new Failure(`audit trail for ${date} fails verification`);
+    });
+  audit
+    .command('show')
+    .description("print one UTC date's audit records as JSON Lines")
+    .requiredOption('--date <date>', 'UTC date, YYYY-MM-DD')
+    .action(async (opts: { date: string }) => {
+      const s = connect();
+      for await (const entry of s.audit.readDate(checkDate(opts.date))) await write(`${JSON.stringify(entry)}\n`);
+    });
+
+  program
+    .command('deadletters')
+    .description('print the dead letters as JSON Lines')
+    .action(async () => {
+      const s = connect();
+      for await (const letter of s.deadLetters.list()) await write(`${JSON.stringify(letter)}\n`);
+    });
+
+  return program;
+}
+
+function checkDate(date: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) {
+    throw new UsageError(`--date must be YYYY-MM-DD, got ${date}`);
+  }
+  return date;
+}
+
+class NotFound extends Error {}
+class Failure extends Error {}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0; // --help, --version
+      return 2; // commander has already printed the message
+    }
+    const message = (error as Error).message ?? String(error);
+    process.stderr.write(`certfleet: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    if (error instanceof UsageError || error instanceof SettingsError) return 2;
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,58 @@
+import { IngestIotHubEvents } from './app/IngestIotHubEvents';
+import { AuditTrail, CertificateLedger, DeadLetters } from './app/ports';
+import { BlobAuditTrail } from './adapters/storage/BlobAuditTrail';
+import { BlobDeadLetters } from './adapters/storage/BlobDeadLetters';
+import { StorageClients } from './adapters/storage/StorageClients';
+import { TableCertificateLedger } from './adapters/storage/TableCertificateLedger';
+import { X509CertificateInspector } from './adapters/x509/X509CertificateInspector';
+import { Settings, loadSettings } from './config/settings';
+import { Clock, systemClock } from './domain/Clock';
+
+/**
+ * The composition root: builds every adapter and use case once, from validated settings. The
+ * Functions, the CLI and the local host all get their services here, so they share one code path.
+ */
+export interface Services {
+  settings: Settings;
+  storageDescription: string;
+  ledger: CertificateLedger;
+  audit: AuditTrail;
+  deadLetters: DeadLetters;
+  ingest: IngestIotHubEvents;
+}
+
+export function buildServices(settings: Settings, clock: Clock = systemClock): Services {
+  const clients = StorageClients.fromSettings(settings.storage);
+  const prefix = settings.storagePrefix;
+  const ledger = new TableCertificateLedger(clients.table(`${prefix}devices`), clients.table(`${prefix}due`));
+  const audit = new BlobAuditTrail(clients.container(`${prefix}-audit`), settings.auditShards);
+  const deadLetters = new BlobDeadLetters(clients.container(`${prefix}-deadletters`));
+  const inspector = new X509CertificateInspector(settings.trustBundlePem);
+  const ingest = new IngestIotHubEvents({
+    ledger,
+    audit,
+    deadLetters,
+    inspector,
+    clock,
+    settings: {
+      certificatePath: settings.certificatePath,
+      maxBodyBytes: settings.maxBodyBytes,
+      maxPemBytes: settings.maxPemBytes,
+      renewalPolicy: settings.renewalPolicy,
+    },
+  });
+  return { settings, storageDescription: clients.description, ledger, audit, deadLetters, ingest };
+}
+
+let shared: Services | undefined;
+
+/** The process's services, built on first use from the environment. */
+export function services(): Services {
+  shared ??= buildServices(loadSettings(process.env));
+  return shared;
+}
+
+/** For hosts that build services themselves (the local host, tests). */
+export function useServices(instance: Services | undefined): void {
+  shared = instance;
+}
