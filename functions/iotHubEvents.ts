@@ -11,7 +11,10 @@ import { services } from '../shared/services';
  * dead-lettered inside the use case and never thrown; only transient storage faults throw, and
  * the retry policy below redelivers the batch, which the ledger then recognises as duplicates.
  */
-export async function handleIotHubEvents(messages: unknown, context: InvocationContext): Promise<IngestSummary> {
+export async function handleIotHubEvents(
+  messages: unknown,
+  context: InvocationContext,
+): Promise<IngestSummary> {
   const bodies = Array.isArray(messages) ? messages : [messages];
   const batch = messagesFromTriggerBatch(bodies, context.triggerMetadata);
   const summary = await services().ingest.ingest(batch);

@@ -24,7 +24,10 @@ export interface Services {
 export function buildServices(settings: Settings, clock: Clock = systemClock): Services {
   const clients = StorageClients.fromSettings(settings.storage);
   const prefix = settings.storagePrefix;
-  const ledger = new TableCertificateLedger(clients.table(`${prefix}devices`), clients.table(`${prefix}due`));
+  const ledger = new TableCertificateLedger(
+    clients.table(`${prefix}devices`),
+    clients.table(`${prefix}due`),
+  );
   const audit = new BlobAuditTrail(clients.container(`${prefix}-audit`), settings.auditShards);
   const deadLetters = new BlobDeadLetters(clients.container(`${prefix}-deadletters`));
   const inspector = new X509CertificateInspector(settings.trustBundlePem);

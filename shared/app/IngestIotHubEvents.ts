@@ -92,7 +92,9 @@ export class IngestIotHubEvents {
     const deadLettered = new Set<number>();
     const deadLetter = async (index: number, rejection: Parameters<typeof deadLetterOf>[1]) => {
       if (deadLettered.has(index)) return;
-      await this.deps.deadLetters.put(deadLetterOf(messages[index] as RawIotHubMessage, rejection, now));
+      await this.deps.deadLetters.put(
+        deadLetterOf(messages[index] as RawIotHubMessage, rejection, now),
+      );
       deadLettered.add(index);
       summary.deadLettered += 1;
     };
@@ -114,20 +116,30 @@ export class IngestIotHubEvents {
     }
     await this.inspectPems([...groups.values()].flatMap((g) => g.items));
 
-    const results = await mapWithConcurrency([...groups.values()], DEVICE_CONCURRENCY, async (group) => {
-      try {
-        return await this.applyToDevice(group.key, group.items, now, summary, deadLetter);
-      } catch (error) {
-        if (error instanceof TransientFault) throw error;
-        // Not the platform's fault: keep the device's events as dead letters and go on.
-        const reason = `ledger update failed: ${(error as Error).message}`;
-        for (const item of group.items) {
-          await deadLetter(item.messageIndex, { code: 'ledger-update-failed', reason, ...group.key });
+    const results = await mapWithConcurrency(
+      [...groups.values()],
+      DEVICE_CONCURRENCY,
+      async (group) => {
+        try {
+          return await this.applyToDevice(group.key, group.items, now, summary, deadLetter);
+        } catch (error) {
+          if (error instanceof TransientFault) throw error;
+          // Not the platform's fault: keep the device's events as dead letters and go on.
+          const reason = `ledger update failed: ${(error as Error).message}`;
+          for (const item of group.items) {
+            await deadLetter(item.messageIndex, {
+              code: 'ledger-update-failed',
+              reason,
+              ...group.key,
+            });
+          }
+          return undefined;
         }
-        return undefined;
-      }
-    });
-    summary.auditWritten = await this.flushAudit(results.filter((r): r is DeviceResult => r !== undefined));
+      },
+    );
+    summary.auditWritten = await this.flushAudit(
+      results.filter((r): r is DeviceResult => r !== undefined),
+    );
     return summary;
   }
 
@@ -137,7 +149,8 @@ export class IngestIotHubEvents {
       const value = event.certificate.value;
       if (value === null || typeof value !== 'object') return;
       const pem = (value as Record<string, unknown>)['pem'];
-      if (typeof pem !== 'string' || Buffer.byteLength(pem) > this.deps.settings.maxPemBytes) return;
+      if (typeof pem !== 'string' || Buffer.byteLength(pem) > this.deps.settings.maxPemBytes)
+        return;
       event.pem = await this.deps.inspector.inspect(pem, new Date(event.occurredAt));
     });
   }
@@ -147,9 +160,16 @@ export class IngestIotHubEvents {
     items: Item[],
     now: string,
     summary: IngestSummary,
-    deadLetter: (index: number, rejection: { code: string; reason: string; hub?: string; deviceId?: string }) => Promise<void>,
+    deadLetter: (
+      index: number,
+      rejection: { code: string; reason: string; hub?: string; deviceId?: string },
+    ) => Promise<void>,
   ): Promise<DeviceResult> {
-    const ctx = { now, policy: this.deps.settings.renewalPolicy, maxPemBytes: this.deps.settings.maxPemBytes };
+    const ctx = {
+      now,
+      policy: this.deps.settings.renewalPolicy,
+      maxPemBytes: this.deps.settings.maxPemBytes,
+    };
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
       const stored = await this.deps.ledger.read(key);
       const inheritedAuditIds = new Set(stored?.value.pendingAudit.map((e) => e.id) ?? []);
@@ -168,7 +188,11 @@ export class IngestIotHubEvents {
       // whose rejected event was never kept.
       for (const { item, outcome } of outcomes) {
         if (outcome.outcome === 'rejected') {
-          await deadLetter(item.messageIndex, { code: 'invalid-certificate-report', reason: outcome.problems.join('; '), ...key });
+          await deadLetter(item.messageIndex, {
+            code: 'invalid-certificate-report',
+            reason: outcome.problems.join('; '),
+            ...key,
+          });
         }
       }
       let etag = stored?.etag;
@@ -185,7 +209,9 @@ export class IngestIotHubEvents {
       }
       return { key, inheritedAuditIds, ...(record ? { record } : {}), ...(etag ? { etag } : {}) };
     }
-    throw new TransientFault(`ledger record ${deviceKeyString(key)} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`);
+    throw new TransientFault(
+      `ledger record ${deviceKeyString(key)} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`,
+    );
   }
 
   /** Appends every pending audit entry of the touched records, then clears them (the outbox). */
@@ -199,7 +225,8 @@ export class IngestIotHubEvents {
     }
     if (fresh.length === 0 && inherited.length === 0) return 0;
     // An entry inherited from an earlier invocation may have been written before it died.
-    if (inherited.length > 0) await this.deps.audit.append(inherited, { mayAlreadyBeWritten: true });
+    if (inherited.length > 0)
+      await this.deps.audit.append(inherited, { mayAlreadyBeWritten: true });
     if (fresh.length > 0) await this.deps.audit.append(fresh, { mayAlreadyBeWritten: false });
     await mapWithConcurrency(results, DEVICE_CONCURRENCY, (result) => this.clearPending(result));
     return fresh.length + inherited.length;

@@ -27,9 +27,19 @@ export function deadLetterOf(
   const id = createHash('sha256').update(canonicalJson(redacted)).digest('hex').slice(0, 40);
   const kept = canonicalJson(redacted.body) ?? 'null';
   if (kept.length > MAX_KEPT_BODY_CHARS) {
-    redacted.body = { truncated: true, chars: kept.length, head: kept.slice(0, MAX_KEPT_BODY_CHARS) };
+    redacted.body = {
+      truncated: true,
+      chars: kept.length,
+      head: kept.slice(0, MAX_KEPT_BODY_CHARS),
+    };
   }
-  const letter: DeadLetter = { id, code: rejection.code, reason: rejection.reason, receivedAt, message: redacted };
+  const letter: DeadLetter = {
+    id,
+    code: rejection.code,
+    reason: rejection.reason,
+    receivedAt,
+    message: redacted,
+  };
   if (rejection.hub) letter.hub = rejection.hub;
   if (rejection.deviceId) letter.deviceId = rejection.deviceId;
   return letter;

@@ -26,7 +26,9 @@ function write(text: string): Promise<void> {
 
 export function buildProgram(): Command {
   const program = new Command('certfleet')
-    .description('Ledger, renewal safety net and audit trail for Azure IoT operational certificates')
+    .description(
+      'Ledger, renewal safety net and audit trail for Azure IoT operational certificates',
+    )
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     .showHelpAfterError(false);
@@ -55,18 +57,31 @@ export function buildProgram(): Command {
       const s = connect();
       let records = await s.ledger.findByDeviceId(deviceId);
       if (opts.hub) records = records.filter((r) => r.hub === normalizeHubName(opts.hub ?? ''));
-      if (records.length === 0) throw new NotFound(`device ${deviceId}${opts.hub ? ` in hub ${opts.hub}` : ''} is not in the ledger`);
+      if (records.length === 0)
+        throw new NotFound(
+          `device ${deviceId}${opts.hub ? ` in hub ${opts.hub}` : ''} is not in the ledger`,
+        );
       if (records.length > 1) {
-        throw new UsageError(`device ${deviceId} exists in hubs ${records.map((r) => r.hub).join(', ')}: pass --hub`);
+        throw new UsageError(
+          `device ${deviceId} exists in hubs ${records.map((r) => r.hub).join(', ')}: pass --hub`,
+        );
       }
       const record = records[0]!;
-      await write(opts.json ? `${JSON.stringify(publicRecord(record), null, 2)}\n` : `${describeDevice(record)}\n`);
+      await write(
+        opts.json
+          ? `${JSON.stringify(publicRecord(record), null, 2)}\n`
+          : `${describeDevice(record)}\n`,
+      );
     });
 
   program
     .command('devices')
     .description('print the whole ledger, streamed')
-    .addOption(new Option('--format <format>', 'output format').choices(['json', 'jsonl', 'csv']).default('json'))
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['json', 'jsonl', 'csv'])
+        .default('json'),
+    )
     .option('--hub <hub>', 'only this hub')
     .action(async (opts: { format: 'json' | 'jsonl' | 'csv'; hub?: string }) => {
       const s = connect();
@@ -110,7 +125,8 @@ export function buildProgram(): Command {
     .requiredOption('--date <date>', 'UTC date, YYYY-MM-DD')
     .action(async (opts: { date: string }) => {
       const s = connect();
-      for await (const entry of s.audit.readDate(checkDate(opts.date))) await write(`${JSON.stringify(entry)}\n`);
+      for await (const entry of s.audit.readDate(checkDate(opts.date)))
+        await write(`${JSON.stringify(entry)}\n`);
     });
 
   program

@@ -5,7 +5,10 @@ import { join } from 'node:path';
  * The CLI reads the same settings as the Function app: the environment first, then the Values
  * of local.settings.json in the working directory (as Core Tools does).
  */
-export function cliEnvironment(cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+export function cliEnvironment(
+  cwd: string = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string | undefined> {
   const path = join(cwd, 'local.settings.json');
   if (!existsSync(path)) return { ...env };
   let values: Record<string, unknown> = {};

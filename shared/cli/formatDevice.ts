@@ -61,7 +61,9 @@ export function describeDevice(record: DeviceRecord): string {
     `${record.hub}/${record.deviceId}  ${record.lifecycle}, ${record.connection.state}${record.lastSeenAt ? `, last seen ${record.lastSeenAt}` : ''}`,
   ];
   if (c) {
-    lines.push(`  certificate   ${c.validFrom} -> ${c.validUntil} (from ${c.source === 'pem' ? 'PEM' : 'reported fields'})`);
+    lines.push(
+      `  certificate   ${c.validFrom} -> ${c.validUntil} (from ${c.source === 'pem' ? 'PEM' : 'reported fields'})`,
+    );
     if (c.subject) lines.push(`  subject       ${c.subject}`);
     if (c.issuer) lines.push(`  issuer        ${c.issuer}`);
     if (c.serialNumber) lines.push(`  serial        ${c.serialNumber}`);
@@ -72,7 +74,9 @@ export function describeDevice(record: DeviceRecord): string {
     lines.push('  certificate   none reported');
   }
   if (record.renewalDueAt) lines.push(`  renewal due   ${record.renewalDueAt}`);
-  if (record.previous) lines.push(`  previous      ${record.previous.validFrom} -> ${record.previous.validUntil}`);
-  for (const f of record.findings) lines.push(`  finding       [${f.severity}] ${f.code}: ${f.message}`);
+  if (record.previous)
+    lines.push(`  previous      ${record.previous.validFrom} -> ${record.previous.validUntil}`);
+  for (const f of record.findings)
+    lines.push(`  finding       [${f.severity}] ${f.code}: ${f.message}`);
   return lines.join('\n');
 }

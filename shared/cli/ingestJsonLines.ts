@@ -57,7 +57,11 @@ export async function ingestJsonLines(
     if ('problem' in parsed) {
       const raw: RawIotHubMessage = { body: line, properties: {}, systemProperties: {} };
       await deps.deadLetters.put(
-        deadLetterOf(raw, { code: 'invalid-line', reason: `line ${total.lines}: ${parsed.problem}` }, isoUtc(deps.clock.now())),
+        deadLetterOf(
+          raw,
+          { code: 'invalid-line', reason: `line ${total.lines}: ${parsed.problem}` },
+          isoUtc(deps.clock.now()),
+        ),
       );
       total.messages += 1;
       total.deadLettered += 1;

@@ -51,7 +51,10 @@ const optionalText = z
 /** A number setting: empty means unset; otherwise it must parse and pass `check`. */
 function numberSetting(check: (n: number) => boolean, requirement: string) {
   return optionalText
-    .refine((v) => v === undefined || (/^\s*-?\d+(\.\d+)?\s*$/.test(v) && check(Number(v))), requirement)
+    .refine(
+      (v) => v === undefined || (/^\s*-?\d+(\.\d+)?\s*$/.test(v) && check(Number(v))),
+      requirement,
+    )
     .transform((v) => (v === undefined ? undefined : Number(v)));
 }
 
@@ -62,17 +65,44 @@ const schema = z.object({
   FleetStorage__credential: optionalText.pipe(z.enum(['managedidentity']).optional()),
   FleetStorage__clientId: optionalText,
   CERTFLEET_STORAGE_PREFIX: optionalText.pipe(
-    z.string().regex(/^[a-z][a-z0-9]{2,30}$/, 'must be 3-31 lower-case letters and digits, starting with a letter').default('certfleet'),
+    z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9]{2,30}$/,
+        'must be 3-31 lower-case letters and digits, starting with a letter',
+      )
+      .default('certfleet'),
   ),
   CERTFLEET_CERTIFICATE_PROPERTY: optionalText.pipe(
-    z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'must be a dotted property path such as certificate').default('certificate'),
+    z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/,
+        'must be a dotted property path such as certificate',
+      )
+      .default('certificate'),
   ),
   CERTFLEET_TRUST_BUNDLE: optionalText,
-  CERTFLEET_RENEW_AT_FRACTION: numberSetting((n) => n > 0 && n < 1, 'must be a number between 0 and 1'),
-  CERTFLEET_RENEW_BEFORE_HOURS: numberSetting((n) => n > 0 && n <= 90 * 24, 'must be hours, more than 0 and at most 2160'),
-  CERTFLEET_AUDIT_SHARDS: numberSetting((n) => Number.isInteger(n) && n >= 1 && n <= 64, 'must be a whole number from 1 to 64'),
-  CERTFLEET_MAX_EVENT_BYTES: numberSetting((n) => Number.isInteger(n) && n >= 1024 && n <= 4 * 1024 * 1024, 'must be bytes, from 1024 to 4194304'),
-  CERTFLEET_MAX_PEM_BYTES: numberSetting((n) => Number.isInteger(n) && n >= 1024 && n <= 256 * 1024, 'must be bytes, from 1024 to 262144'),
+  CERTFLEET_RENEW_AT_FRACTION: numberSetting(
+    (n) => n > 0 && n < 1,
+    'must be a number between 0 and 1',
+  ),
+  CERTFLEET_RENEW_BEFORE_HOURS: numberSetting(
+    (n) => n > 0 && n <= 90 * 24,
+    'must be hours, more than 0 and at most 2160',
+  ),
+  CERTFLEET_AUDIT_SHARDS: numberSetting(
+    (n) => Number.isInteger(n) && n >= 1 && n <= 64,
+    'must be a whole number from 1 to 64',
+  ),
+  CERTFLEET_MAX_EVENT_BYTES: numberSetting(
+    (n) => Number.isInteger(n) && n >= 1024 && n <= 4 * 1024 * 1024,
+    'must be bytes, from 1024 to 4194304',
+  ),
+  CERTFLEET_MAX_PEM_BYTES: numberSetting(
+    (n) => Number.isInteger(n) && n >= 1024 && n <= 256 * 1024,
+    'must be bytes, from 1024 to 262144',
+  ),
 });
 
 export function loadSettings(env: Env = process.env): Settings {
@@ -86,12 +116,16 @@ export function loadSettings(env: Env = process.env): Settings {
   let storage: StorageSettings = { kind: 'development' };
   if (v.FleetStorage) {
     if (!/AccountName=|BlobEndpoint=|UseDevelopmentStorage=true/i.test(v.FleetStorage)) {
-      problems.push('FleetStorage: not a storage connection string (expected AccountName=… or BlobEndpoint=…)');
+      problems.push(
+        'FleetStorage: not a storage connection string (expected AccountName=… or BlobEndpoint=…)',
+      );
     }
     storage = { kind: 'connection-string', connectionString: v.FleetStorage };
   } else if (v.FleetStorage__blobServiceUri || v.FleetStorage__tableServiceUri) {
-    if (!v.FleetStorage__blobServiceUri) problems.push('FleetStorage__blobServiceUri: required with FleetStorage__tableServiceUri');
-    if (!v.FleetStorage__tableServiceUri) problems.push('FleetStorage__tableServiceUri: required with FleetStorage__blobServiceUri');
+    if (!v.FleetStorage__blobServiceUri)
+      problems.push('FleetStorage__blobServiceUri: required with FleetStorage__tableServiceUri');
+    if (!v.FleetStorage__tableServiceUri)
+      problems.push('FleetStorage__tableServiceUri: required with FleetStorage__blobServiceUri');
     storage = {
       kind: 'identity',
       blobServiceUri: v.FleetStorage__blobServiceUri ?? '',
@@ -110,7 +144,9 @@ export function loadSettings(env: Env = process.env): Settings {
     renewalPolicy = { kind: 'before', renewBeforeMs: v.CERTFLEET_RENEW_BEFORE_HOURS * HOUR_MS };
   }
 
-  const trustBundlePem = v.CERTFLEET_TRUST_BUNDLE ? readTrustBundle(v.CERTFLEET_TRUST_BUNDLE, problems) : undefined;
+  const trustBundlePem = v.CERTFLEET_TRUST_BUNDLE
+    ? readTrustBundle(v.CERTFLEET_TRUST_BUNDLE, problems)
+    : undefined;
   if (problems.length > 0) throw new SettingsError(problems);
   return {
     storage,
@@ -126,7 +162,9 @@ export function loadSettings(env: Env = process.env): Settings {
 
 /** The trust bundle is PEM text in the setting itself, or the path of a PEM file. */
 function readTrustBundle(value: string, problems: string[]): string | undefined {
-  const pem = value.includes('-----BEGIN') ? value.replace(/\\n/g, '\n') : readPemFile(value, problems);
+  const pem = value.includes('-----BEGIN')
+    ? value.replace(/\\n/g, '\n')
+    : readPemFile(value, problems);
   if (pem === undefined) return undefined;
   if (!/-----BEGIN CERTIFICATE-----/.test(pem)) {
     problems.push('CERTFLEET_TRUST_BUNDLE: holds no CERTIFICATE block');

@@ -22,7 +22,10 @@ export function genesisHead(blobName: string): ChainHead {
   return { seq: 0, hash: sha256Hex(`certfleet-audit-genesis:${blobName}`) };
 }
 
-export function chainEntries(head: ChainHead, entries: readonly AuditEntry[]): ChainedAuditRecord[] {
+export function chainEntries(
+  head: ChainHead,
+  entries: readonly AuditEntry[],
+): ChainedAuditRecord[] {
   let current = head;
   return entries.map((entry) => {
     const unsigned = { ...entry, seq: current.seq + 1, prevHash: current.hash };
@@ -54,10 +57,20 @@ export function verifyChain(blobName: string, lines: readonly string[]): ChainVe
       return { ok: false, records: count, line: lineNo, problem: 'line is not JSON' };
     }
     if (record.seq !== head.seq + 1) {
-      return { ok: false, records: count, line: lineNo, problem: `expected seq ${head.seq + 1}, found ${record.seq}` };
+      return {
+        ok: false,
+        records: count,
+        line: lineNo,
+        problem: `expected seq ${head.seq + 1}, found ${record.seq}`,
+      };
     }
     if (record.prevHash !== head.hash) {
-      return { ok: false, records: count, line: lineNo, problem: 'prevHash does not match the line before' };
+      return {
+        ok: false,
+        records: count,
+        line: lineNo,
+        problem: 'prevHash does not match the line before',
+      };
     }
     const { hash, ...unsigned } = record;
     if (recordHash(unsigned) !== hash) {

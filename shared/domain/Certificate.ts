@@ -40,7 +40,10 @@ export interface CertificateIdentity {
 }
 
 export function certificateIdentity(facts: CertificateFacts): CertificateIdentity {
-  const identity: CertificateIdentity = { validFrom: facts.validFrom, validUntil: facts.validUntil };
+  const identity: CertificateIdentity = {
+    validFrom: facts.validFrom,
+    validUntil: facts.validUntil,
+  };
   if (facts.thumbprintSha1) identity.thumbprintSha1 = facts.thumbprintSha1;
   if (facts.thumbprintSha256) identity.thumbprintSha256 = facts.thumbprintSha256;
   if (facts.serialNumber) identity.serialNumber = facts.serialNumber;

@@ -26,5 +26,4 @@ export type ChainVerdict =
   | { status: 'not-checked' };
 
 export type PemInspection =
-  | { ok: true; leaf: ParsedCertificate; chain: ChainVerdict }
-  | { ok: false; reason: string };
+  { ok: true; leaf: ParsedCertificate; chain: ChainVerdict } | { ok: false; reason: string };

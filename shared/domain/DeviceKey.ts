@@ -13,5 +13,8 @@ export function deviceKeyString(key: DeviceKey): string {
 
 /** IoT Hub names are DNS labels; `contoso-hub.azure-devices.net` and `contoso-hub` are one hub. */
 export function normalizeHubName(hub: string): string {
-  return hub.trim().toLowerCase().replace(/\.azure-devices\.net$/, '');
+  return hub
+    .trim()
+    .toLowerCase()
+    .replace(/\.azure-devices\.net$/, '');
 }

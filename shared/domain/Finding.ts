@@ -94,14 +94,20 @@ function reportedFieldsAgreeWithPem(input: CertificateCheckInput): Finding | und
   if (!sameInstant(reported.validFrom, facts.validFrom)) wrong.push('validFrom');
   if (!sameInstant(reported.validUntil, facts.validUntil)) wrong.push('validUntil');
   if (reported.thumbprint) {
-    const expected = reported.thumbprint.length === 64 ? facts.thumbprintSha256 : facts.thumbprintSha1;
+    const expected =
+      reported.thumbprint.length === 64 ? facts.thumbprintSha256 : facts.thumbprintSha1;
     if (reported.thumbprint !== expected) wrong.push('thumbprint');
   }
-  if (reported.serialNumber && reported.serialNumber !== facts.serialNumber) wrong.push('serialNumber');
+  if (reported.serialNumber && reported.serialNumber !== facts.serialNumber)
+    wrong.push('serialNumber');
   if (reported.issuer && facts.issuer && !sameDistinguishedName(reported.issuer, facts.issuer)) {
     wrong.push('issuer');
   }
-  if (reported.subject && facts.subject && !sameDistinguishedName(reported.subject, facts.subject)) {
+  if (
+    reported.subject &&
+    facts.subject &&
+    !sameDistinguishedName(reported.subject, facts.subject)
+  ) {
     wrong.push('subject');
   }
   if (wrong.length === 0) return undefined;

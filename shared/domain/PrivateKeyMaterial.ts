@@ -7,8 +7,7 @@
 
 // Any PEM block whose label ends in PRIVATE KEY: PRIVATE KEY, RSA/EC/DSA/ENCRYPTED/OPENSSH
 // PRIVATE KEY. An unterminated block is redacted to the end of the string.
-const PRIVATE_KEY_BLOCK =
-  /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----[\s\S]*?(-----END \1-----|$)/g;
+const PRIVATE_KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----[\s\S]*?(-----END \1-----|$)/g;
 const PRIVATE_KEY_MARKER = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 // Property names that carry key material in the shapes devices are known to use.
 const PRIVATE_KEY_PROPERTY = /^(private[_-]?key|privkey|key[_-]?pem)$/i;

@@ -7,8 +7,7 @@
  * - `before`: renew this long before validUntil (clamped to the lifetime).
  */
 export type RenewalPolicy =
-  | { kind: 'fraction'; fraction: number }
-  | { kind: 'before'; renewBeforeMs: number };
+  { kind: 'fraction'; fraction: number } | { kind: 'before'; renewBeforeMs: number };
 
 /**
  * Default: 85% of the lifetime. Microsoft's device guidance has devices renew themselves at

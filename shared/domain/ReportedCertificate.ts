@@ -21,8 +21,7 @@ export interface ReportedCertificate {
 export type ReportedCertificateView = Omit<ReportedCertificate, 'pem'> & { hadPem?: boolean };
 
 export type ReportValidation =
-  | { ok: true; certificate: ReportedCertificate }
-  | { ok: false; problems: string[] };
+  { ok: true; certificate: ReportedCertificate } | { ok: false; problems: string[] };
 
 const OPTIONAL_STRINGS = ['thumbprint', 'serialNumber', 'issuer', 'subject', 'pem'] as const;
 const MAX_FIELD_LENGTH = 2048;
@@ -93,7 +92,8 @@ function instantField(input: Record<string, unknown>, name: string, problems: st
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   return typeof value;
 }
 

@@ -77,12 +77,19 @@ function applyTwinReport(
   }
   const version = event.reportedVersion;
   if (version === undefined) {
-    return { outcome: 'rejected', record: withInvalidReport(record, event, ['reported $version is missing'], ctx), problems: ['reported $version is missing'] };
+    return {
+      outcome: 'rejected',
+      record: withInvalidReport(record, event, ['reported $version is missing'], ctx),
+      problems: ['reported $version is missing'],
+    };
   }
   if (record.reportedVersion !== undefined && version <= record.reportedVersion) {
     return version === record.reportedVersion
       ? { outcome: 'duplicate', reason: `reported $version ${version} already applied` }
-      : { outcome: 'stale', reason: `reported $version ${version} is older than ${record.reportedVersion}` };
+      : {
+          outcome: 'stale',
+          reason: `reported $version ${version} is older than ${record.reportedVersion}`,
+        };
   }
 
   record.reportedVersion = version;
@@ -94,20 +101,34 @@ function applyTwinReport(
   const value = event.certificate.value;
   if (value === null) return { outcome: 'applied', record: removeCertificate(record, event, ctx) };
   if (typeof value !== 'object' || Array.isArray(value)) {
-    const problems = [`certificate must be an object, got ${Array.isArray(value) ? 'an array' : typeof value}`];
-    return { outcome: 'rejected', record: withInvalidReport(record, event, problems, ctx), problems };
+    const problems = [
+      `certificate must be an object, got ${Array.isArray(value) ? 'an array' : typeof value}`,
+    ];
+    return {
+      outcome: 'rejected',
+      record: withInvalidReport(record, event, problems, ctx),
+      problems,
+    };
   }
   const merged = event.complete
     ? (value as Record<string, unknown>)
     : mergeCertificatePatch(record.reported, value as Record<string, unknown>);
   const validation = validateReportedCertificate(merged, { maxPemBytes: ctx.maxPemBytes });
   if (!validation.ok) {
-    return { outcome: 'rejected', record: withInvalidReport(record, event, validation.problems, ctx), problems: validation.problems };
+    return {
+      outcome: 'rejected',
+      record: withInvalidReport(record, event, validation.problems, ctx),
+      problems: validation.problems,
+    };
   }
   const reported = validation.certificate;
   if (reported.pem !== undefined && event.pem && !event.pem.ok) {
     const problems = [`pem: ${event.pem.reason}`];
-    return { outcome: 'rejected', record: withInvalidReport(record, event, problems, ctx), problems };
+    return {
+      outcome: 'rejected',
+      record: withInvalidReport(record, event, problems, ctx),
+      problems,
+    };
   }
   return { outcome: 'applied', record: acceptCertificate(record, event, reported, version, ctx) };
 }
@@ -126,7 +147,8 @@ function acceptCertificate(
 
   let sticky = record.findings.filter((f) => !CERTIFICATE_FINDINGS.includes(f.code));
   // A new certificate comes from a new CSR: the leaked key of an earlier report is retired.
-  if (isNew && !event.privateKeyReported) sticky = sticky.filter((f) => f.code !== 'private-key-reported');
+  if (isNew && !event.privateKeyReported)
+    sticky = sticky.filter((f) => f.code !== 'private-key-reported');
   const found = certificateFindings({
     deviceId: record.deviceId,
     reported,
@@ -155,7 +177,11 @@ function acceptCertificate(
     );
   } else {
     // The same certificate again: keep when it was first seen, refresh what the PEM proves.
-    record.current = { ...facts, firstSeenAt: old.firstSeenAt, reportedVersion: old.reportedVersion };
+    record.current = {
+      ...facts,
+      firstSeenAt: old.firstSeenAt,
+      reportedVersion: old.reportedVersion,
+    };
   }
   record.renewalDueAt = renewalDueAt(record.current, ctx.policy);
   return record;
@@ -223,7 +249,11 @@ function fieldsDescribe(reported: ReportedCertificate, facts: CertificateFacts):
   return true;
 }
 
-function removeCertificate(record: DeviceRecord, event: TwinReportEvent, ctx: LedgerContext): DeviceRecord {
+function removeCertificate(
+  record: DeviceRecord,
+  event: TwinReportEvent,
+  ctx: LedgerContext,
+): DeviceRecord {
   record.findings = record.findings.filter((f) => !CERTIFICATE_FINDINGS.includes(f.code));
   delete record.reported;
   delete record.renewalDueAt;
@@ -277,7 +307,11 @@ function withInvalidReport(
   return record;
 }
 
-function applyCreated(existing: DeviceRecord | undefined, event: LifecycleEvent, ctx: LedgerContext): LedgerOutcome {
+function applyCreated(
+  existing: DeviceRecord | undefined,
+  event: LifecycleEvent,
+  ctx: LedgerContext,
+): LedgerOutcome {
   if (!existing) {
     const record = newDeviceRecord(event.hub, event.deviceId, ctx.now);
     record.createdAt = event.occurredAt;
@@ -302,7 +336,11 @@ function applyCreated(existing: DeviceRecord | undefined, event: LifecycleEvent,
   return { outcome: 'applied', record };
 }
 
-function applyDeleted(existing: DeviceRecord | undefined, event: LifecycleEvent, ctx: LedgerContext): LedgerOutcome {
+function applyDeleted(
+  existing: DeviceRecord | undefined,
+  event: LifecycleEvent,
+  ctx: LedgerContext,
+): LedgerOutcome {
   if (existing?.lifecycle === 'deleted') {
     return { outcome: 'duplicate', reason: 'the device is already deleted' };
   }
@@ -323,8 +361,16 @@ function applyDeleted(existing: DeviceRecord | undefined, event: LifecycleEvent,
   return { outcome: 'applied', record };
 }
 
-function applyConnection(existing: DeviceRecord | undefined, event: ConnectionEvent, ctx: LedgerContext): LedgerOutcome {
-  if (existing?.lifecycle === 'deleted' && existing.deletedAt && event.occurredAt <= existing.deletedAt) {
+function applyConnection(
+  existing: DeviceRecord | undefined,
+  event: ConnectionEvent,
+  ctx: LedgerContext,
+): LedgerOutcome {
+  if (
+    existing?.lifecycle === 'deleted' &&
+    existing.deletedAt &&
+    event.occurredAt <= existing.deletedAt
+  ) {
     return { outcome: 'stale', reason: 'connection change from before the device was deleted' };
   }
   let record = existing ? clone(existing) : newDeviceRecord(event.hub, event.deviceId, ctx.now);
@@ -332,7 +378,8 @@ function applyConnection(existing: DeviceRecord | undefined, event: ConnectionEv
   const last = record.connection.sequenceNumber;
   if (last !== undefined) {
     const order = compareHex(event.sequenceNumber, last);
-    if (order === 0) return { outcome: 'duplicate', reason: `sequence number ${last} already applied` };
+    if (order === 0)
+      return { outcome: 'duplicate', reason: `sequence number ${last} already applied` };
     if (order < 0) return { outcome: 'stale', reason: `sequence number is older than ${last}` };
   }
   record.connection = {
@@ -401,5 +448,3 @@ function later(a: string | undefined, b: string): string {
 function clone(record: DeviceRecord): DeviceRecord {
   return structuredClone(record);
 }
-
-export type { Finding };

@@ -25,9 +25,16 @@ export interface Issuer {
 
 const subtle = webcrypto.subtle;
 
-export function keyAlgorithm(kind: KeyKind): webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams {
+export function keyAlgorithm(
+  kind: KeyKind,
+): webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams {
   if (kind === 'RSA-2048') {
-    return { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+    return {
+      name: 'RSASSA-PKCS1-v1_5',
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: 'SHA-256',
+    };
   }
   return { name: 'ECDSA', namedCurve: kind };
 }
@@ -46,7 +53,11 @@ export interface Validity {
   notAfter: Date | string;
 }
 
-export async function createRootCa(name: string, validity: Validity, kind: KeyKind = 'P-384'): Promise<Issuer> {
+export async function createRootCa(
+  name: string,
+  validity: Validity,
+  kind: KeyKind = 'P-384',
+): Promise<Issuer> {
   const keys = await generateKeys(kind);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${name}`,
@@ -56,13 +67,21 @@ export async function createRootCa(name: string, validity: Validity, kind: KeyKi
     signingAlgorithm: signingAlgorithm(kind),
     extensions: [
       new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
     ],
   });
   return { certificate, keys, kind };
 }
 
-export async function createIssuingCa(parent: Issuer, name: string, validity: Validity, kind: KeyKind = 'P-384'): Promise<Issuer> {
+export async function createIssuingCa(
+  parent: Issuer,
+  name: string,
+  validity: Validity,
+  kind: KeyKind = 'P-384',
+): Promise<Issuer> {
   const keys = await generateKeys(kind);
   const certificate = await x509.X509CertificateGenerator.create({
     subject: `CN=${name}`,
@@ -74,7 +93,10 @@ export async function createIssuingCa(parent: Issuer, name: string, validity: Va
     signingAlgorithm: signingAlgorithm(parent.kind),
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
     ],
   });
   return { certificate, keys, kind };
@@ -87,7 +109,10 @@ export interface LeafRequest extends Validity {
 }
 
 /** Issues a device leaf (client authentication) for a public key, as DPS's issuing CA does. */
-export async function issueLeaf(issuer: Issuer, request: LeafRequest): Promise<x509.X509Certificate> {
+export async function issueLeaf(
+  issuer: Issuer,
+  request: LeafRequest,
+): Promise<x509.X509Certificate> {
   return x509.X509CertificateGenerator.create({
     subject: `CN=${request.commonName}`,
     issuer: issuer.certificate.subject,
@@ -109,8 +134,13 @@ export function toPem(...certificates: x509.X509Certificate[]): string {
   return certificates.map((c) => c.toString('pem')).join('\n');
 }
 
-export async function thumbprint(certificate: x509.X509Certificate, algorithm: 'SHA-1' | 'SHA-256'): Promise<string> {
-  return Buffer.from(await certificate.getThumbprint(algorithm)).toString('hex').toUpperCase();
+export async function thumbprint(
+  certificate: x509.X509Certificate,
+  algorithm: 'SHA-1' | 'SHA-256',
+): Promise<string> {
+  return Buffer.from(await certificate.getThumbprint(algorithm))
+    .toString('hex')
+    .toUpperCase();
 }
 
 /** PKCS#8 PEM of a private key: only for tests that prove such material is never stored. */

@@ -23,16 +23,36 @@ export async function startAzurite(): Promise<RunningAzurite> {
     [
       entry,
       '--inMemoryPersistence',
-      '--blobHost', '127.0.0.1', '--queueHost', '127.0.0.1', '--tableHost', '127.0.0.1',
-      '--blobPort', '0', '--queuePort', '0', '--tablePort', '0',
-      '--skipApiVersionCheck', '--loose', '--disableTelemetry',
+      '--blobHost',
+      '127.0.0.1',
+      '--queueHost',
+      '127.0.0.1',
+      '--tableHost',
+      '127.0.0.1',
+      '--blobPort',
+      '0',
+      '--queuePort',
+      '0',
+      '--tablePort',
+      '0',
+      '--skipApiVersionCheck',
+      '--loose',
+      '--disableTelemetry',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const ports = await new Promise<{ blob: number; table: number }>((resolve, reject) => {
     let output = '';
     const found: { blob?: number; table?: number } = {};
-    const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${START_TIMEOUT_MS / 1000} s: ${output.slice(-500)}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () =>
+        fail(
+          new Error(
+            `Azurite did not start within ${START_TIMEOUT_MS / 1000} s: ${output.slice(-500)}`,
+          ),
+        ),
+      START_TIMEOUT_MS,
+    );
     const fail = (error: Error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
@@ -40,7 +60,9 @@ export async function startAzurite(): Promise<RunningAzurite> {
     };
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
-      for (const match of output.matchAll(/Azurite (Blob|Table) service is successfully listening at http:\/\/127\.0\.0\.1:(\d+)/g)) {
+      for (const match of output.matchAll(
+        /Azurite (Blob|Table) service is successfully listening at http:\/\/127\.0\.0\.1:(\d+)/g,
+      )) {
         found[match[1] === 'Blob' ? 'blob' : 'table'] = Number(match[2]);
       }
       if (found.blob && found.table) {
@@ -50,7 +72,9 @@ export async function startAzurite(): Promise<RunningAzurite> {
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => fail(new Error(`Azurite exited with code ${code}: ${output.slice(-500)}`)));
+    child.once('exit', (code) =>
+      fail(new Error(`Azurite exited with code ${code}: ${output.slice(-500)}`)),
+    );
     child.once('error', fail);
   });
   child.stdout?.resume();
@@ -68,7 +92,8 @@ export async function startAzurite(): Promise<RunningAzurite> {
  * `UseDevelopmentStorage=true`, so it is read from there rather than written out here.
  */
 export function azuriteConnectionString(blobPort: number, tablePort: number): string {
-  const dev = BlobServiceClient.fromConnectionString('UseDevelopmentStorage=true').credential as StorageSharedKeyCredential;
+  const dev = BlobServiceClient.fromConnectionString('UseDevelopmentStorage=true')
+    .credential as StorageSharedKeyCredential;
   const key = (dev as unknown as { accountKey: Buffer }).accountKey.toString('base64');
   const account = dev.accountName;
   return [

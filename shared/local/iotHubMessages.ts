@@ -19,7 +19,12 @@ const SCHEMA: Record<Source, string> = {
   deviceConnectionStateEvents: 'deviceConnectionStateNotification',
 };
 
-function routed(origin: MessageOrigin, source: Source, opType: string, body: unknown): RawIotHubMessage {
+function routed(
+  origin: MessageOrigin,
+  source: Source,
+  opType: string,
+  body: unknown,
+): RawIotHubMessage {
   const enqueued = new Date(Date.parse(origin.at) + 40).toISOString();
   return {
     body,
@@ -52,12 +57,20 @@ export function twinUpdated(
   return routed(origin, 'twinChangeEvents', 'updateTwin', {
     version: twinVersion,
     properties: {
-      reported: { ...reportedPatch, $metadata: { $lastUpdated: origin.at }, $version: reportedVersion },
+      reported: {
+        ...reportedPatch,
+        $metadata: { $lastUpdated: origin.at },
+        $version: reportedVersion,
+      },
     },
   });
 }
 
-function wholeTwin(origin: MessageOrigin, reportedVersion: number, reported: Record<string, unknown>) {
+function wholeTwin(
+  origin: MessageOrigin,
+  reportedVersion: number,
+  reported: Record<string, unknown>,
+) {
   return {
     deviceId: origin.deviceId,
     etag: 'AAAAAAAAAAE=',
@@ -72,8 +85,17 @@ function wholeTwin(origin: MessageOrigin, reportedVersion: number, reported: Rec
 }
 
 /** `replaceTwin`: the whole twin. */
-export function twinReplaced(origin: MessageOrigin, reportedVersion: number, reported: Record<string, unknown>): RawIotHubMessage {
-  return routed(origin, 'twinChangeEvents', 'replaceTwin', wholeTwin(origin, reportedVersion, reported));
+export function twinReplaced(
+  origin: MessageOrigin,
+  reportedVersion: number,
+  reported: Record<string, unknown>,
+): RawIotHubMessage {
+  return routed(
+    origin,
+    'twinChangeEvents',
+    'replaceTwin',
+    wholeTwin(origin, reportedVersion, reported),
+  );
 }
 
 export function deviceCreated(origin: MessageOrigin): RawIotHubMessage {
@@ -86,11 +108,15 @@ export function deviceDeleted(origin: MessageOrigin): RawIotHubMessage {
 
 /** Connection-state bodies are `{"sequenceNumber": "<hex>"}`, increasing per device. */
 export function deviceConnected(origin: MessageOrigin, sequence: bigint): RawIotHubMessage {
-  return routed(origin, 'deviceConnectionStateEvents', 'deviceConnected', { sequenceNumber: sequenceHex(sequence) });
+  return routed(origin, 'deviceConnectionStateEvents', 'deviceConnected', {
+    sequenceNumber: sequenceHex(sequence),
+  });
 }
 
 export function deviceDisconnected(origin: MessageOrigin, sequence: bigint): RawIotHubMessage {
-  return routed(origin, 'deviceConnectionStateEvents', 'deviceDisconnected', { sequenceNumber: sequenceHex(sequence) });
+  return routed(origin, 'deviceConnectionStateEvents', 'deviceDisconnected', {
+    sequenceNumber: sequenceHex(sequence),
+  });
 }
 
 function sequenceHex(sequence: bigint): string {

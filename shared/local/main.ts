@@ -41,10 +41,17 @@ async function main(): Promise<void> {
 
     const records: DeviceRecord[] = [];
     for await (const record of services.ledger.list()) records.push(record);
-    process.stdout.write(`Certificate ledger (${records.length} devices):\n${ledgerTable(records)}\n\n`);
+    process.stdout.write(
+      `Certificate ledger (${records.length} devices):\n${ledgerTable(records)}\n\n`,
+    );
 
     const dates = new Set<string>();
-    for (let d = Date.parse(SAMPLE_START); d <= Date.parse(SAMPLE_START) + 30 * 86_400_000; d += 86_400_000) dates.add(new Date(d).toISOString().slice(0, 10));
+    for (
+      let d = Date.parse(SAMPLE_START);
+      d <= Date.parse(SAMPLE_START) + 30 * 86_400_000;
+      d += 86_400_000
+    )
+      dates.add(new Date(d).toISOString().slice(0, 10));
     let auditRecords = 0;
     let broken = 0;
     for (const date of dates) {
@@ -54,11 +61,15 @@ async function main(): Promise<void> {
         if (!blob.result.ok) broken += 1;
       }
     }
-    process.stdout.write(`Audit trail: ${auditRecords} records, hash chains ${broken === 0 ? 'verified' : `BROKEN in ${broken} blobs`}\n`);
+    process.stdout.write(
+      `Audit trail: ${auditRecords} records, hash chains ${broken === 0 ? 'verified' : `BROKEN in ${broken} blobs`}\n`,
+    );
     let letters = 0;
     for await (const letter of services.deadLetters.list()) {
       letters += 1;
-      process.stdout.write(`${letters === 1 ? 'Dead letters:\n' : ''}  ${letter.code}: ${letter.reason.slice(0, 100)}\n`);
+      process.stdout.write(
+        `${letters === 1 ? 'Dead letters:\n' : ''}  ${letter.code}: ${letter.reason.slice(0, 100)}\n`,
+      );
     }
     if (broken > 0) process.exitCode = 1;
   } finally {
@@ -73,12 +84,25 @@ function ledgerTable(records: DeviceRecord[]): string {
     r.connection.state,
     r.current?.validUntil.slice(0, 16) ?? '-',
     r.renewalDueAt?.slice(0, 16) ?? '-',
-    r.current ? (r.current.source === 'pem' ? `PEM ${r.current.keyAlgorithm ?? ''}`.trim() : 'fields') : '-',
+    r.current
+      ? r.current.source === 'pem'
+        ? `PEM ${r.current.keyAlgorithm ?? ''}`.trim()
+        : 'fields'
+      : '-',
     r.findings.map((f) => f.code).join(', ') || '-',
   ]);
-  const header = ['device', 'lifecycle', 'connection', 'valid until', 'renewal due', 'known from', 'findings'];
+  const header = [
+    'device',
+    'lifecycle',
+    'connection',
+    'valid until',
+    'renewal due',
+    'known from',
+    'findings',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  const line = (cells: string[]) =>
+    `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 

@@ -44,7 +44,10 @@ const OPTYPE_TO_SOURCE: Record<string, Source> = {
   deviceDisconnected: 'deviceConnectionStateEvents',
 };
 
-export function decodeIotHubMessage(message: RawIotHubMessage, options: DecodeOptions): DecodeResult {
+export function decodeIotHubMessage(
+  message: RawIotHubMessage,
+  options: DecodeOptions,
+): DecodeResult {
   const props = message.properties ?? {};
   const sys = message.systemProperties ?? {};
   const deviceId = text(sys['iothub-connection-device-id']) ?? text(props['deviceId']);
@@ -53,7 +56,11 @@ export function decodeIotHubMessage(message: RawIotHubMessage, options: DecodeOp
   const who = { ...(hub ? { hub } : {}), ...(deviceId ? { deviceId } : {}) };
 
   const opType = text(props['opType']);
-  const source = sourceOf(text(sys['iothub-message-source']), text(props['iothub-message-schema']), opType);
+  const source = sourceOf(
+    text(sys['iothub-message-source']),
+    text(props['iothub-message-schema']),
+    opType,
+  );
   if (!source || !opType || OPTYPE_TO_SOURCE[opType] !== source) {
     return {
       ok: false,
@@ -62,7 +69,13 @@ export function decodeIotHubMessage(message: RawIotHubMessage, options: DecodeOp
       ...who,
     };
   }
-  if (!deviceId) return { ok: false, code: 'missing-device-id', reason: 'no iothub-connection-device-id or deviceId property', ...who };
+  if (!deviceId)
+    return {
+      ok: false,
+      code: 'missing-device-id',
+      reason: 'no iothub-connection-device-id or deviceId property',
+      ...who,
+    };
   if (!hub) return { ok: false, code: 'missing-hub', reason: 'no hubName property', ...who };
 
   const moduleId = text(sys['iothub-connection-module-id']) ?? text(props['moduleId']);
@@ -72,7 +85,13 @@ export function decodeIotHubMessage(message: RawIotHubMessage, options: DecodeOp
     parseIsoInstant(text(props['operationTimestamp'])) ??
     parseIsoInstant(text(sys['iothub-enqueuedtime'])) ??
     parseIsoInstant(message.enqueuedTimeUtc);
-  if (!when) return { ok: false, code: 'missing-timestamp', reason: 'no operationTimestamp or enqueued time', ...who };
+  if (!when)
+    return {
+      ok: false,
+      code: 'missing-timestamp',
+      reason: 'no operationTimestamp or enqueued time',
+      ...who,
+    };
   const occurredAt = isoUtc(when);
 
   const body = parseBody(message.body, options.maxBodyBytes);
@@ -86,7 +105,8 @@ export function decodeIotHubMessage(message: RawIotHubMessage, options: DecodeOp
       const report = twinReport(body.value, opType !== 'updateTwin', options.certificatePath);
       if (!report.ok) return { ok: false, code: 'malformed-body', reason: report.reason, ...who };
       const events: LedgerEvent[] = [];
-      if (opType === 'createDeviceIdentity') events.push({ kind: 'lifecycle', change: 'created', ...base });
+      if (opType === 'createDeviceIdentity')
+        events.push({ kind: 'lifecycle', change: 'created', ...base });
       events.push({ kind: 'twin-report', ...base, ...report.value });
       return { ok: true, events };
     }
@@ -96,11 +116,23 @@ export function decodeIotHubMessage(message: RawIotHubMessage, options: DecodeOp
     case 'deviceDisconnected': {
       const seq = isObject(body.value) ? body.value['sequenceNumber'] : undefined;
       if (typeof seq !== 'string' || !/^[0-9a-fA-F]{1,64}$/.test(seq)) {
-        return { ok: false, code: 'malformed-body', reason: 'connection-state body needs a hex sequenceNumber', ...who };
+        return {
+          ok: false,
+          code: 'malformed-body',
+          reason: 'connection-state body needs a hex sequenceNumber',
+          ...who,
+        };
       }
       return {
         ok: true,
-        events: [{ kind: 'connection', connected: opType === 'deviceConnected', sequenceNumber: seq.toLowerCase(), ...base }],
+        events: [
+          {
+            kind: 'connection',
+            connected: opType === 'deviceConnected',
+            sequenceNumber: seq.toLowerCase(),
+            ...base,
+          },
+        ],
       };
     }
     default:
@@ -108,7 +140,10 @@ export function decodeIotHubMessage(message: RawIotHubMessage, options: DecodeOp
   }
 }
 
-type TwinReportFields = Pick<TwinReportEvent, 'complete' | 'reportedVersion' | 'certificate' | 'privateKeyReported'>;
+type TwinReportFields = Pick<
+  TwinReportEvent,
+  'complete' | 'reportedVersion' | 'certificate' | 'privateKeyReported'
+>;
 
 function twinReport(
   body: unknown,
@@ -120,7 +155,10 @@ function twinReport(
   const reportedRaw = isObject(properties) ? properties['reported'] : undefined;
   if (reportedRaw === undefined) {
     // A desired-only change, or a twin without reported properties.
-    return { ok: true, value: { complete, certificate: { present: false }, privateKeyReported: false } };
+    return {
+      ok: true,
+      value: { complete, certificate: { present: false }, privateKeyReported: false },
+    };
   }
   if (!isObject(reportedRaw)) return { ok: false, reason: 'properties.reported must be an object' };
   const { value: reported, found } = redactPrivateKeys(reportedRaw);
@@ -148,7 +186,9 @@ function valueAtPath(root: Record<string, unknown>, path: string): TwinReportEve
 function parseBody(
   body: unknown,
   maxBytes: number,
-): { ok: true; value: unknown } | { ok: false; code: 'body-not-json' | 'body-too-large'; reason: string } {
+):
+  | { ok: true; value: unknown }
+  | { ok: false; code: 'body-not-json' | 'body-too-large'; reason: string } {
   let textBody: string | undefined;
   if (typeof body === 'string') textBody = body;
   else if (body instanceof Uint8Array) textBody = Buffer.from(body).toString('utf8');
@@ -158,15 +198,25 @@ function parseBody(
   }
   if (textBody === undefined) {
     const size = Buffer.byteLength(JSON.stringify(body) ?? '', 'utf8');
-    if (size > maxBytes) return { ok: false, code: 'body-too-large', reason: `body is ${size} bytes, over ${maxBytes}` };
+    if (size > maxBytes)
+      return {
+        ok: false,
+        code: 'body-too-large',
+        reason: `body is ${size} bytes, over ${maxBytes}`,
+      };
     return { ok: true, value: body };
   }
   const size = Buffer.byteLength(textBody, 'utf8');
-  if (size > maxBytes) return { ok: false, code: 'body-too-large', reason: `body is ${size} bytes, over ${maxBytes}` };
+  if (size > maxBytes)
+    return { ok: false, code: 'body-too-large', reason: `body is ${size} bytes, over ${maxBytes}` };
   try {
     return { ok: true, value: JSON.parse(textBody.replace(/^\uFEFF/, '')) };
   } catch (error) {
-    return { ok: false, code: 'body-not-json', reason: `body is not JSON: ${(error as Error).message}` };
+    return {
+      ok: false,
+      code: 'body-not-json',
+      reason: `body is not JSON: ${(error as Error).message}`,
+    };
   }
 }
 

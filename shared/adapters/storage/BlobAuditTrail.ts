@@ -1,6 +1,12 @@
 import { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
 import { AuditEntry } from '../../domain/AuditEntry';
-import { ChainHead, ChainedAuditRecord, chainEntries, genesisHead, verifyChain } from '../../domain/AuditChain';
+import {
+  ChainHead,
+  ChainedAuditRecord,
+  chainEntries,
+  genesisHead,
+  verifyChain,
+} from '../../domain/AuditChain';
 import { AuditDateVerification, AuditTrail } from '../../app/ports';
 import { mapWithConcurrency } from '../../app/concurrency';
 import { datePath, shardOf } from './storageKeys';
@@ -44,7 +50,10 @@ export class BlobAuditTrail implements AuditTrail {
     return `${datePath(entry.occurredAt)}/shard-${shard}.jsonl`;
   }
 
-  async append(entries: readonly AuditEntry[], options: { mayAlreadyBeWritten: boolean }): Promise<void> {
+  async append(
+    entries: readonly AuditEntry[],
+    options: { mayAlreadyBeWritten: boolean },
+  ): Promise<void> {
     if (entries.length === 0) return;
     await this.ensureContainer();
     const byBlob = new Map<string, AuditEntry[]>();
@@ -63,17 +72,24 @@ export class BlobAuditTrail implements AuditTrail {
     });
   }
 
-  private async appendChunk(name: string, blob: AppendBlobClient, entries: AuditEntry[]): Promise<void> {
+  private async appendChunk(
+    name: string,
+    blob: AppendBlobClient,
+    entries: AuditEntry[],
+  ): Promise<void> {
     for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt += 1) {
       const { length, head } = await this.tail(name, blob);
-      const lines = chainEntries(head, entries).map((r) => `${JSON.stringify(r)}\n`).join('');
+      const lines = chainEntries(head, entries)
+        .map((r) => `${JSON.stringify(r)}\n`)
+        .join('');
       const body = Buffer.from(lines, 'utf8');
       const appended = await storageCall('append audit records', async () => {
         try {
           await blob.appendBlock(body, body.length, { conditions: { appendPosition: length } });
           return true;
         } catch (error) {
-          if (statusOf(error) === 412 || codeOf(error) === 'AppendPositionConditionNotMet') return false;
+          if (statusOf(error) === 412 || codeOf(error) === 'AppendPositionConditionNotMet')
+            return false;
           throw error;
         }
       });
@@ -83,7 +99,10 @@ export class BlobAuditTrail implements AuditTrail {
   }
 
   /** The blob's length and the chain head at its end (its genesis when empty or new). */
-  private async tail(name: string, blob: AppendBlobClient): Promise<{ length: number; head: ChainHead }> {
+  private async tail(
+    name: string,
+    blob: AppendBlobClient,
+  ): Promise<{ length: number; head: ChainHead }> {
     return storageCall('read audit tail', async () => {
       let length: number;
       try {
@@ -91,7 +110,10 @@ export class BlobAuditTrail implements AuditTrail {
       } catch (error) {
         if (statusOf(error) !== 404) throw error;
         try {
-          await blob.create({ conditions: { ifNoneMatch: '*' }, blobHTTPHeaders: { blobContentType: 'application/x-ndjson' } });
+          await blob.create({
+            conditions: { ifNoneMatch: '*' },
+            blobHTTPHeaders: { blobContentType: 'application/x-ndjson' },
+          });
         } catch (createError) {
           if (statusOf(createError) !== 409) throw createError;
         }
@@ -128,7 +150,8 @@ export class BlobAuditTrail implements AuditTrail {
   private async blobNamesFor(date: string): Promise<string[]> {
     await this.ensureContainer();
     const names: string[] = [];
-    for await (const item of this.container.listBlobsFlat({ prefix: `${datePath(date)}/` })) names.push(item.name);
+    for await (const item of this.container.listBlobsFlat({ prefix: `${datePath(date)}/` }))
+      names.push(item.name);
     return names.sort();
   }
 

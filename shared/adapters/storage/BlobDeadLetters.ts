@@ -27,7 +27,9 @@ export class BlobDeadLetters implements DeadLetters {
   async put(letter: DeadLetter): Promise<void> {
     await this.ensureContainer();
     const body = JSON.stringify(letter, null, 2);
-    const blob = this.container.getBlockBlobClient(`${datePath(letter.receivedAt)}/${letter.id}.json`);
+    const blob = this.container.getBlockBlobClient(
+      `${datePath(letter.receivedAt)}/${letter.id}.json`,
+    );
     await storageCall('write dead letter', () =>
       blob.upload(body, Buffer.byteLength(body), {
         blobHTTPHeaders: { blobContentType: 'application/json' },

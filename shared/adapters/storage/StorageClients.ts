@@ -1,6 +1,14 @@
-import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import {
+  BlobServiceClient,
+  ContainerClient,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
 import { AzureNamedKeyCredential, TableClient } from '@azure/data-tables';
-import { DefaultAzureCredential, ManagedIdentityCredential, TokenCredential } from '@azure/identity';
+import {
+  DefaultAzureCredential,
+  ManagedIdentityCredential,
+  TokenCredential,
+} from '@azure/identity';
 import { StorageSettings } from '../../config/settings';
 
 /**
@@ -26,21 +34,28 @@ export class StorageClients {
           ? settings.clientId
             ? new ManagedIdentityCredential({ clientId: settings.clientId })
             : new ManagedIdentityCredential()
-          : new DefaultAzureCredential(settings.clientId ? { managedIdentityClientId: settings.clientId } : {});
+          : new DefaultAzureCredential(
+              settings.clientId ? { managedIdentityClientId: settings.clientId } : {},
+            );
       return new StorageClients(
         new BlobServiceClient(settings.blobServiceUri, credential),
         (name) => new TableClient(settings.tableServiceUri, name, credential),
         `${settings.blobServiceUri} (Entra ID)`,
       );
     }
-    const connectionString = settings.kind === 'connection-string' ? settings.connectionString : 'UseDevelopmentStorage=true';
+    const connectionString =
+      settings.kind === 'connection-string'
+        ? settings.connectionString
+        : 'UseDevelopmentStorage=true';
     const blobService = BlobServiceClient.fromConnectionString(connectionString);
     if (/UseDevelopmentStorage=true/i.test(connectionString)) {
       // @azure/data-tables does not read UseDevelopmentStorage: reuse the account the blob SDK
       // resolved for Azurite, at Azurite's default table port.
       // (The key is Azurite's published development key, private in the SDK's typings.)
       const account = blobService.credential as StorageSharedKeyCredential;
-      const accountKey = (account as unknown as { accountKey: Buffer }).accountKey.toString('base64');
+      const accountKey = (account as unknown as { accountKey: Buffer }).accountKey.toString(
+        'base64',
+      );
       const tableUrl = blobService.url.replace(':10000', ':10002');
       const credential = new AzureNamedKeyCredential(account.accountName, accountKey);
       return new StorageClients(
@@ -52,7 +67,10 @@ export class StorageClients {
     const insecure = /DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(connectionString);
     return new StorageClients(
       blobService,
-      (name) => TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: insecure }),
+      (name) =>
+        TableClient.fromConnectionString(connectionString, name, {
+          allowInsecureConnection: insecure,
+        }),
       `${blobService.accountName} (connection string)`,
     );
   }

@@ -71,7 +71,10 @@ export class TableCertificateLedger implements CertificateLedger {
     await this.ensureTables();
     return storageCall('read ledger record', async () => {
       try {
-        const entity = await this.devices.getEntity<DeviceEntity>(escapeKey(key.hub), escapeKey(key.deviceId));
+        const entity = await this.devices.getEntity<DeviceEntity>(
+          escapeKey(key.hub),
+          escapeKey(key.deviceId),
+        );
         return { value: fromEntity(entity), etag: entity.etag };
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
@@ -80,7 +83,10 @@ export class TableCertificateLedger implements CertificateLedger {
     });
   }
 
-  async write(record: DeviceRecord, previous: Versioned<DeviceRecord> | undefined): Promise<string> {
+  async write(
+    record: DeviceRecord,
+    previous: Versioned<DeviceRecord> | undefined,
+  ): Promise<string> {
     await this.ensureTables();
     const newDue = record.lifecycle === 'active' ? record.renewalDueAt : undefined;
     const oldDue = previous?.value.lifecycle === 'active' ? previous.value.renewalDueAt : undefined;
@@ -95,8 +101,14 @@ export class TableCertificateLedger implements CertificateLedger {
         return response.etag;
       } catch (error) {
         const status = statusOf(error);
-        if (status === 412 || (status === 409 && !previous) || codeOf(error) === 'UpdateConditionNotSatisfied') {
-          throw new WriteConflict(`ledger record ${record.hub}/${record.deviceId} changed since it was read`);
+        if (
+          status === 412 ||
+          (status === 409 && !previous) ||
+          codeOf(error) === 'UpdateConditionNotSatisfied'
+        ) {
+          throw new WriteConflict(
+            `ledger record ${record.hub}/${record.deviceId} changed since it was read`,
+          );
         }
         throw error;
       }
@@ -110,7 +122,9 @@ export class TableCertificateLedger implements CertificateLedger {
     const filter = odata`RowKey eq ${escapeKey(deviceId)}`;
     const found: DeviceRecord[] = [];
     await storageCall('find ledger record', async () => {
-      for await (const entity of this.devices.listEntities<DeviceEntity>({ queryOptions: { filter } })) {
+      for await (const entity of this.devices.listEntities<DeviceEntity>({
+        queryOptions: { filter },
+      })) {
         found.push(fromEntity(entity));
       }
     });
@@ -139,7 +153,12 @@ export class TableCertificateLedger implements CertificateLedger {
   }
 
   private async putDue(key: DeviceKey, renewalDueAt: string): Promise<void> {
-    const entity: DueEntity = { ...dueKeys(key, renewalDueAt), hub: key.hub, deviceId: key.deviceId, renewalDueAt };
+    const entity: DueEntity = {
+      ...dueKeys(key, renewalDueAt),
+      hub: key.hub,
+      deviceId: key.deviceId,
+      renewalDueAt,
+    };
     await storageCall('write renewal index', () => this.due.upsertEntity(entity, 'Replace'));
   }
 
@@ -170,7 +189,9 @@ function toEntity(record: DeviceRecord): DeviceEntity {
   const doc = JSON.stringify(record);
   const chunks = Math.max(1, Math.ceil(doc.length / DOC_CHUNK_CHARS));
   if (chunks > MAX_DOC_CHUNKS) {
-    throw new Error(`ledger record for ${record.hub}/${record.deviceId} is ${doc.length} characters, too large for one entity`);
+    throw new Error(
+      `ledger record for ${record.hub}/${record.deviceId} is ${doc.length} characters, too large for one entity`,
+    );
   }
   const entity: DeviceEntity = {
     partitionKey: escapeKey(record.hub),

@@ -46,7 +46,9 @@ export async function storageCall<T>(what: string, call: () => Promise<T>): Prom
     return await call();
   } catch (error) {
     if (isTransientStorageError(error)) {
-      throw new TransientFault(`${what}: storage unavailable (${describe(error)})`, { cause: error });
+      throw new TransientFault(`${what}: storage unavailable (${describe(error)})`, {
+        cause: error,
+      });
     }
     throw error;
   }

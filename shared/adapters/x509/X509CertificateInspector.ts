@@ -40,11 +40,17 @@ export class X509CertificateInspector implements CertificateInspector {
     try {
       certificates = parseCertificates(pem);
     } catch (error) {
-      return { ok: false, reason: `not a parseable X.509 certificate (${(error as Error).message})` };
+      return {
+        ok: false,
+        reason: `not a parseable X.509 certificate (${(error as Error).message})`,
+      };
     }
     if (certificates.length === 0) return { ok: false, reason: 'no CERTIFICATE block' };
     if (certificates.length > MAX_CERTIFICATES) {
-      return { ok: false, reason: `${certificates.length} certificates, more than ${MAX_CERTIFICATES}` };
+      return {
+        ok: false,
+        reason: `${certificates.length} certificates, more than ${MAX_CERTIFICATES}`,
+      };
     }
     const [leaf, ...chain] = certificates as [x509.X509Certificate, ...x509.X509Certificate[]];
     try {
@@ -66,11 +72,18 @@ export class X509CertificateInspector implements CertificateInspector {
     for (let depth = 0; depth <= MAX_CERTIFICATES; depth += 1) {
       const anchor = this.anchors.find((a) => a.subject === current.issuer);
       if (anchor && (await signedBy(current, anchor))) {
-        if (!validAt(anchor, at)) return { status: 'untrusted', reason: `root "${anchor.subject}" is not valid at ${isoUtc(at)}` };
+        if (!validAt(anchor, at))
+          return {
+            status: 'untrusted',
+            reason: `root "${anchor.subject}" is not valid at ${isoUtc(at)}`,
+          };
         return { status: 'trusted', anchor: anchor.subject };
       }
       if (current.subject === current.issuer) {
-        return { status: 'untrusted', reason: `self-signed "${current.subject}" is not in the trust bundle` };
+        return {
+          status: 'untrusted',
+          reason: `self-signed "${current.subject}" is not in the trust bundle`,
+        };
       }
       let issuer: x509.X509Certificate | undefined;
       for (const candidate of candidates) {
@@ -79,9 +92,18 @@ export class X509CertificateInspector implements CertificateInspector {
           break;
         }
       }
-      if (!issuer) return { status: 'untrusted', reason: `no trusted issuer "${current.issuer}" verifies "${current.subject}"` };
-      if (!isCa(issuer)) return { status: 'untrusted', reason: `issuer "${issuer.subject}" is not a CA` };
-      if (!validAt(issuer, at)) return { status: 'untrusted', reason: `issuing CA "${issuer.subject}" is not valid at ${isoUtc(at)}` };
+      if (!issuer)
+        return {
+          status: 'untrusted',
+          reason: `no trusted issuer "${current.issuer}" verifies "${current.subject}"`,
+        };
+      if (!isCa(issuer))
+        return { status: 'untrusted', reason: `issuer "${issuer.subject}" is not a CA` };
+      if (!validAt(issuer, at))
+        return {
+          status: 'untrusted',
+          reason: `issuing CA "${issuer.subject}" is not valid at ${isoUtc(at)}`,
+        };
       current = issuer;
     }
     return { status: 'untrusted', reason: 'chain is longer than allowed' };
@@ -93,7 +115,10 @@ function parseCertificates(pem: string): x509.X509Certificate[] {
   return blocks.slice(0, MAX_CERTIFICATES + 1).map((block) => new x509.X509Certificate(block));
 }
 
-async function describe(cert: x509.X509Certificate, chainLength: number): Promise<ParsedCertificate> {
+async function describe(
+  cert: x509.X509Certificate,
+  chainLength: number,
+): Promise<ParsedCertificate> {
   const key = describeKey(cert.publicKey.algorithm as KeyAlgorithmDescription);
   const cn = cert.subjectName.getField('CN');
   const parsed: ParsedCertificate = {
@@ -105,7 +130,10 @@ async function describe(cert: x509.X509Certificate, chainLength: number): Promis
     validFrom: isoUtc(cert.notBefore),
     validUntil: isoUtc(cert.notAfter),
     keyAlgorithm: key.name,
-    publicKeySha256: createHash('sha256').update(Buffer.from(cert.publicKey.rawData)).digest('hex').toUpperCase(),
+    publicKeySha256: createHash('sha256')
+      .update(Buffer.from(cert.publicKey.rawData))
+      .digest('hex')
+      .toUpperCase(),
     signatureAlgorithm: describeSignature(cert.signatureAlgorithm as KeyAlgorithmDescription),
     chainLength,
   };
@@ -127,7 +155,10 @@ function describeKey(alg: KeyAlgorithmDescription): { name: string; size?: numbe
     return { name: `ECDSA ${alg.namedCurve ?? 'unknown curve'}`, ...(size ? { size } : {}) };
   }
   if (alg.name.startsWith('RSA')) {
-    return { name: `RSA ${alg.modulusLength ?? ''}`.trim(), ...(alg.modulusLength ? { size: alg.modulusLength } : {}) };
+    return {
+      name: `RSA ${alg.modulusLength ?? ''}`.trim(),
+      ...(alg.modulusLength ? { size: alg.modulusLength } : {}),
+    };
   }
   return { name: alg.name };
 }
@@ -137,7 +168,10 @@ function describeSignature(alg: KeyAlgorithmDescription): string {
   return hash ? `${alg.name} with ${hash}` : alg.name;
 }
 
-async function signedBy(cert: x509.X509Certificate, issuer: x509.X509Certificate): Promise<boolean> {
+async function signedBy(
+  cert: x509.X509Certificate,
+  issuer: x509.X509Certificate,
+): Promise<boolean> {
   try {
     return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
   } catch {
