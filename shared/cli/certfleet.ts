@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createReadStream, existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { SettingsError, loadSettings } from '../config/settings';
 import { systemClock } from '../domain/Clock';
@@ -38,8 +39,10 @@ export function buildProgram(): Command {
     .description('apply IoT Hub events (JSON Lines as Event Hubs delivers them) to the ledger')
     .argument('<file>', "JSON Lines file, or '-' for stdin")
     .action(async (file: string) => {
+      if (file !== '-' && !existsSync(file)) throw new UsageError(`no such file: ${file}`);
       const s = connect();
-      const total = await ingestJsonLines(file, { deadLetters: s.deadLetters, clock: systemClock });
+      const input = file === '-' ? process.stdin : createReadStream(file);
+      const total = await ingestJsonLines(input, { deadLetters: s.deadLetters, clock: systemClock });
       await write(
         `${total.messages} events: ${total.applied} applied, ${total.duplicate} duplicate, ${total.stale} stale, ` +
           `${total.irrelevant} irrelevant, ${total.ignored} ignored, ${total.deadLettered} dead-lettered; ` +

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { InvocationContext } from '@azure/functions';
@@ -19,10 +18,9 @@ const BATCH_SIZE = 100;
  * trigger's own handler. A line that is not such an object is dead-lettered like any bad event.
  */
 export async function ingestJsonLines(
-  source: string,
+  input: Readable,
   deps: { deadLetters: DeadLetters; clock: Clock; log?: (line: string) => void },
 ): Promise<IngestSummary & { lines: number }> {
-  const input: Readable = source === '-' ? process.stdin : createReadStream(source);
   const total: IngestSummary & { lines: number } = {
     lines: 0,
     messages: 0,

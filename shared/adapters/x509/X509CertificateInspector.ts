@@ -21,18 +21,18 @@ const MAX_CERTIFICATES = 8;
  * each link's signature, the issuers' validity and CA flag, and the anchor are checked here.
  */
 export class X509CertificateInspector implements CertificateInspector {
-  private readonly anchors: x509.X509Certificate[];
-  private readonly intermediates: x509.X509Certificate[];
+  private readonly bundle: x509.X509Certificate[];
 
-  /** @param trustBundlePem PEM roots and issuing CAs; roots are the self-signed ones. */
+  /**
+   * @param trustBundlePem the trust bundle: PEM roots and issuing CAs. Every certificate in it
+   * is a trust anchor, so pinning an issuing CA alone works too.
+   */
   constructor(trustBundlePem: string | undefined) {
-    const bundle = trustBundlePem ? parseCertificates(trustBundlePem) : [];
-    this.anchors = bundle.filter((c) => c.subject === c.issuer);
-    this.intermediates = bundle.filter((c) => c.subject !== c.issuer);
+    this.bundle = trustBundlePem ? parseCertificates(trustBundlePem) : [];
   }
 
   get hasTrustBundle(): boolean {
-    return this.anchors.length > 0;
+    return this.bundle.length > 0;
   }
 
   async inspect(pem: string, at: Date): Promise<PemInspection> {
@@ -61,52 +61,60 @@ export class X509CertificateInspector implements CertificateInspector {
     }
   }
 
+  /**
+   * Walks from the leaf up: each step finds an issuer (the bundle first, then the certificates
+   * the device sent) whose key verifies the signature, which is a CA and valid at `at`. The
+   * walk ends trusted at the first issuer that is in the bundle.
+   */
   private async verifyChain(
     leaf: x509.X509Certificate,
     reportedChain: x509.X509Certificate[],
     at: Date,
   ): Promise<ChainVerdict> {
     if (!this.hasTrustBundle) return { status: 'not-checked' };
-    const candidates = [...reportedChain, ...this.intermediates];
     let current = leaf;
     for (let depth = 0; depth <= MAX_CERTIFICATES; depth += 1) {
-      const anchor = this.anchors.find((a) => a.subject === current.issuer);
-      if (anchor && (await signedBy(current, anchor))) {
-        if (!validAt(anchor, at))
-          return {
-            status: 'untrusted',
-            reason: `root "${anchor.subject}" is not valid at ${isoUtc(at)}`,
-          };
-        return { status: 'trusted', anchor: anchor.subject };
-      }
-      if (current.subject === current.issuer) {
+      if (depth > 0 && this.inBundle(current))
+        return { status: 'trusted', anchor: current.subject };
+      if (current.subject === current.issuer && (await signedBy(current, current))) {
         return {
           status: 'untrusted',
           reason: `self-signed "${current.subject}" is not in the trust bundle`,
         };
       }
-      let issuer: x509.X509Certificate | undefined;
-      for (const candidate of candidates) {
-        if (candidate.subject === current.issuer && (await signedBy(current, candidate))) {
-          issuer = candidate;
-          break;
-        }
-      }
-      if (!issuer)
+      const issuer = await this.findIssuer(current, reportedChain);
+      if (!issuer) {
         return {
           status: 'untrusted',
-          reason: `no trusted issuer "${current.issuer}" verifies "${current.subject}"`,
+          reason: `no known issuer "${current.issuer}" verifies "${current.subject}"`,
         };
+      }
       if (!isCa(issuer))
         return { status: 'untrusted', reason: `issuer "${issuer.subject}" is not a CA` };
-      if (!validAt(issuer, at))
+      if (!validAt(issuer, at)) {
         return {
           status: 'untrusted',
           reason: `issuing CA "${issuer.subject}" is not valid at ${isoUtc(at)}`,
         };
+      }
       current = issuer;
     }
     return { status: 'untrusted', reason: 'chain is longer than allowed' };
+  }
+
+  private async findIssuer(
+    cert: x509.X509Certificate,
+    reportedChain: x509.X509Certificate[],
+  ): Promise<x509.X509Certificate | undefined> {
+    for (const candidate of [...this.bundle, ...reportedChain]) {
+      if (candidate.subject === cert.issuer && (await signedBy(cert, candidate))) return candidate;
+    }
+    return undefined;
+  }
+
+  private inBundle(cert: x509.X509Certificate): boolean {
+    const raw = Buffer.from(cert.rawData);
+    return this.bundle.some((b) => Buffer.from(b.rawData).equals(raw));
   }
 }
 
