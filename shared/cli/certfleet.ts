@@ -42,7 +42,10 @@ export function buildProgram(): Command {
       if (file !== '-' && !existsSync(file)) throw new UsageError(`no such file: ${file}`);
       const s = connect();
       const input = file === '-' ? process.stdin : createReadStream(file);
-      const total = await ingestJsonLines(input, { deadLetters: s.deadLetters, clock: systemClock });
+      const total = await ingestJsonLines(input, {
+        deadLetters: s.deadLetters,
+        clock: systemClock,
+      });
       await write(
         `${total.messages} events: ${total.applied} applied, ${total.duplicate} duplicate, ${total.stale} stale, ` +
           `${total.irrelevant} irrelevant, ${total.ignored} ignored, ${total.deadLettered} dead-lettered; ` +

@@ -7,7 +7,7 @@ import {
   sameInstant,
 } from './Certificate';
 import { DeviceRecord, newDeviceRecord } from './DeviceRecord';
-import { CERTIFICATE_FINDINGS, Finding, certificateFindings, finding } from './Finding';
+import { CERTIFICATE_FINDINGS, certificateFindings, finding } from './Finding';
 import { ConnectionEvent, LedgerEvent, LifecycleEvent, TwinReportEvent } from './LedgerEvent';
 import {
   ReportedCertificate,
