@@ -65,11 +65,11 @@ const MAX_WRITE_ATTEMPTS = 8;
  * Use case: apply a batch of routed IoT Hub events to the certificate ledger and the audit trail.
  *
  * 1. Decode every message; one that cannot be decoded is dead-lettered, the rest go on.
- * 2. Parse reported PEMs (the x509 adapter).
- * 3. Per device, in arrival order: read the record, decide (pure `applyLedgerEvent`), write it
+ * 2. Per device, in arrival order: read the record, parse the PEMs of reports newer than it
+ *    (the x509 adapter), decide (pure `applyLedgerEvent`), write it
  *    under its ETag; on a conflict, read and decide again. Audit entries travel inside the
  *    record (an outbox), so a record and its audit entries are never out of step.
- * 4. Append the audit entries, then clear them from the records.
+ * 3. Append the audit entries, then clear them from the records.
  *
  * Transient storage faults propagate and fail the invocation, so the host redelivers the batch;
  * everything already applied is then recognised as a duplicate.
@@ -114,7 +114,6 @@ export class IngestIotHubEvents {
         groups.set(deviceKeyString(key), group);
       }
     }
-    await this.inspectPems([...groups.values()].flatMap((g) => g.items));
 
     const results = await mapWithConcurrency(
       [...groups.values()],
@@ -143,16 +142,24 @@ export class IngestIotHubEvents {
     return summary;
   }
 
-  private async inspectPems(items: Item[]): Promise<void> {
-    await mapWithConcurrency(items, DEVICE_CONCURRENCY, async ({ event }) => {
-      if (event.kind !== 'twin-report' || !event.certificate.present) return;
+  /**
+   * Parses the PEMs of the reports that can still change the record (newer than its reported
+   * `$version`); redeliveries and stale versions skip the crypto. Each event is parsed once,
+   * however often a write conflict makes us decide again.
+   */
+  private async inspectPems(items: Item[], record: DeviceRecord | undefined): Promise<void> {
+    for (const { event } of items) {
+      if (event.kind !== 'twin-report' || !event.certificate.present || event.pem) continue;
+      if (event.reportedVersion === undefined) continue;
+      const applied = record?.lifecycle === 'active' ? record.reportedVersion : undefined;
+      if (applied !== undefined && event.reportedVersion <= applied) continue;
       const value = event.certificate.value;
-      if (value === null || typeof value !== 'object') return;
+      if (value === null || typeof value !== 'object') continue;
       const pem = (value as Record<string, unknown>)['pem'];
       if (typeof pem !== 'string' || Buffer.byteLength(pem) > this.deps.settings.maxPemBytes)
-        return;
+        continue;
       event.pem = await this.deps.inspector.inspect(pem, new Date(event.occurredAt));
-    });
+    }
   }
 
   private async applyToDevice(
@@ -172,6 +179,7 @@ export class IngestIotHubEvents {
     };
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
       const stored = await this.deps.ledger.read(key);
+      await this.inspectPems(items, stored?.value);
       const inheritedAuditIds = new Set(stored?.value.pendingAudit.map((e) => e.id) ?? []);
       let record = stored?.value;
       let changed = false;
