@@ -45,6 +45,19 @@ export interface IngestSummary {
   auditWritten: number;
 }
 
+export function emptyIngestSummary(): IngestSummary {
+  return {
+    messages: 0,
+    applied: 0,
+    duplicate: 0,
+    stale: 0,
+    irrelevant: 0,
+    ignored: 0,
+    deadLettered: 0,
+    auditWritten: 0,
+  };
+}
+
 interface Item {
   event: LedgerEvent;
   messageIndex: number;
@@ -79,16 +92,8 @@ export class IngestIotHubEvents {
 
   async ingest(messages: readonly RawIotHubMessage[]): Promise<IngestSummary> {
     const now = isoUtc(this.deps.clock.now());
-    const summary: IngestSummary = {
-      messages: messages.length,
-      applied: 0,
-      duplicate: 0,
-      stale: 0,
-      irrelevant: 0,
-      ignored: 0,
-      deadLettered: 0,
-      auditWritten: 0,
-    };
+    const summary = emptyIngestSummary();
+    summary.messages = messages.length;
     const deadLettered = new Set<number>();
     const deadLetter = async (index: number, rejection: Parameters<typeof deadLetterOf>[1]) => {
       if (deadLettered.has(index)) return;

@@ -5,7 +5,7 @@ import { handleIotHubEvents } from '../../functions/iotHubEvents';
 import { triggerBatchFromMessages } from '../adapters/eventhub/triggerBatch';
 import { RawIotHubMessage } from '../adapters/eventhub/RawIotHubMessage';
 import { deadLetterOf } from '../app/deadLetterOf';
-import { IngestSummary } from '../app/IngestIotHubEvents';
+import { IngestSummary, emptyIngestSummary } from '../app/IngestIotHubEvents';
 import { DeadLetters } from '../app/ports';
 import { Clock, isoUtc } from '../domain/Clock';
 
@@ -21,17 +21,7 @@ export async function ingestJsonLines(
   input: Readable,
   deps: { deadLetters: DeadLetters; clock: Clock; log?: (line: string) => void },
 ): Promise<IngestSummary & { lines: number }> {
-  const total: IngestSummary & { lines: number } = {
-    lines: 0,
-    messages: 0,
-    applied: 0,
-    duplicate: 0,
-    stale: 0,
-    irrelevant: 0,
-    ignored: 0,
-    deadLettered: 0,
-    auditWritten: 0,
-  };
+  const total = { lines: 0, ...emptyIngestSummary() };
   const context = new InvocationContext({
     functionName: 'iotHubEvents',
     invocationId: 'certfleet-cli',

@@ -10,6 +10,7 @@ import {
 import { AuditDateVerification, AuditTrail } from '../../app/ports';
 import { mapWithConcurrency } from '../../app/concurrency';
 import { datePath, shardOf } from './storageKeys';
+import { retryableOnce } from './retryableOnce';
 import { codeOf, statusOf, storageCall } from './storageFaults';
 
 /**
@@ -28,22 +29,16 @@ const MAX_BLOCK_BYTES = 1024 * 1024;
 const MAX_APPEND_ATTEMPTS = 10;
 
 export class BlobAuditTrail implements AuditTrail {
-  private ready?: Promise<void>;
+  private readonly ensureContainer = retryableOnce(() =>
+    storageCall('create audit container', async () => {
+      await this.container.createIfNotExists();
+    }),
+  );
 
   constructor(
     private readonly container: ContainerClient,
     private readonly shards: number,
   ) {}
-
-  private ensureContainer(): Promise<void> {
-    this.ready ??= storageCall('create audit container', async () => {
-      await this.container.createIfNotExists();
-    }).catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    return this.ready;
-  }
 
   blobNameFor(entry: Pick<AuditEntry, 'hub' | 'deviceId' | 'occurredAt'>): string {
     const shard = String(shardOf(entry.hub, entry.deviceId, this.shards)).padStart(2, '0');

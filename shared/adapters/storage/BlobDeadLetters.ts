@@ -1,6 +1,7 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { DeadLetter, DeadLetters } from '../../app/ports';
 import { datePath } from './storageKeys';
+import { retryableOnce } from './retryableOnce';
 import { storageCall } from './storageFaults';
 
 /**
@@ -10,19 +11,13 @@ import { storageCall } from './storageFaults';
  * carry the code, to find every dead letter of one kind.
  */
 export class BlobDeadLetters implements DeadLetters {
-  private ready?: Promise<void>;
+  private readonly ensureContainer = retryableOnce(() =>
+    storageCall('create dead-letter container', async () => {
+      await this.container.createIfNotExists();
+    }),
+  );
 
   constructor(private readonly container: ContainerClient) {}
-
-  private ensureContainer(): Promise<void> {
-    this.ready ??= storageCall('create dead-letter container', async () => {
-      await this.container.createIfNotExists();
-    }).catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    return this.ready;
-  }
 
   async put(letter: DeadLetter): Promise<void> {
     await this.ensureContainer();

@@ -82,7 +82,7 @@ export class X509CertificateInspector implements CertificateInspector {
           reason: `self-signed "${current.subject}" is not in the trust bundle`,
         };
       }
-      const issuer = await this.findIssuer(current, reportedChain);
+      const issuer = await this.findIssuer(current, reportedChain, at);
       if (!issuer) {
         return {
           status: 'untrusted',
@@ -102,14 +102,23 @@ export class X509CertificateInspector implements CertificateInspector {
     return { status: 'untrusted', reason: 'chain is longer than allowed' };
   }
 
+  /**
+   * A CA certificate renewed over the same key verifies the same certificates as its expired
+   * copy, and both may sit in the bundle or the chain during a change-over: prefer a copy that
+   * is a CA valid at `at`, else the first that verifies (so the verdict can say what is wrong).
+   */
   private async findIssuer(
     cert: x509.X509Certificate,
     reportedChain: x509.X509Certificate[],
+    at: Date,
   ): Promise<x509.X509Certificate | undefined> {
+    let firstVerifying: x509.X509Certificate | undefined;
     for (const candidate of [...this.bundle, ...reportedChain]) {
-      if (candidate.subject === cert.issuer && (await signedBy(cert, candidate))) return candidate;
+      if (candidate.subject !== cert.issuer || !(await signedBy(cert, candidate))) continue;
+      if (isCa(candidate) && validAt(candidate, at)) return candidate;
+      firstVerifying ??= candidate;
     }
-    return undefined;
+    return firstVerifying;
   }
 
   private inBundle(cert: x509.X509Certificate): boolean {
