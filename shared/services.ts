@@ -5,7 +5,7 @@ import { BlobDeadLetters } from './adapters/storage/BlobDeadLetters';
 import { StorageClients } from './adapters/storage/StorageClients';
 import { TableCertificateLedger } from './adapters/storage/TableCertificateLedger';
 import { X509CertificateInspector } from './adapters/x509/X509CertificateInspector';
-import { Settings, loadSettings } from './config/settings';
+import { Settings, SettingsError, loadSettings } from './config/settings';
 import { Clock, systemClock } from './domain/Clock';
 
 /**
@@ -30,7 +30,7 @@ export function buildServices(settings: Settings, clock: Clock = systemClock): S
   );
   const audit = new BlobAuditTrail(clients.container(`${prefix}-audit`), settings.auditShards);
   const deadLetters = new BlobDeadLetters(clients.container(`${prefix}-deadletters`));
-  const inspector = new X509CertificateInspector(settings.trustBundlePem);
+  const inspector = trustBundleInspector(settings.trustBundlePem);
   const ingest = new IngestIotHubEvents({
     ledger,
     audit,
@@ -45,6 +45,17 @@ export function buildServices(settings: Settings, clock: Clock = systemClock): S
     },
   });
   return { settings, storageDescription: clients.description, ledger, audit, deadLetters, ingest };
+}
+
+/** A trust bundle that does not parse is a settings problem, named as such. */
+function trustBundleInspector(pem: string | undefined): X509CertificateInspector {
+  try {
+    return new X509CertificateInspector(pem);
+  } catch (error) {
+    throw new SettingsError([
+      `CERTFLEET_TRUST_BUNDLE: not a readable PEM bundle (${(error as Error).message})`,
+    ]);
+  }
 }
 
 let shared: Services | undefined;

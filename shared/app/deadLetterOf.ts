@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../domain/AuditChain';
-import { redactPrivateKeys } from '../domain/PrivateKeyMaterial';
+import { containsPrivateKeyBlock, redactPrivateKeys } from '../domain/PrivateKeyMaterial';
 import { RawIotHubMessage } from '../adapters/eventhub/RawIotHubMessage';
 import { DeadLetter } from './ports';
 
@@ -48,7 +48,9 @@ export function deadLetterOf(
 function plainBody(body: unknown): unknown {
   if (body instanceof Uint8Array) {
     const text = Buffer.from(body).toString('utf8');
-    return text.includes('\uFFFD') ? { base64: Buffer.from(body).toString('base64') } : text;
+    // Base64 would hide a private key from redaction: such a body is kept as (lossy) text.
+    if (!text.includes('\uFFFD') || containsPrivateKeyBlock(text)) return text;
+    return { base64: Buffer.from(body).toString('base64') };
   }
   return body === undefined ? null : body;
 }

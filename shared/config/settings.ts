@@ -107,11 +107,17 @@ const schema = z.object({
 
 export function loadSettings(env: Env = process.env): Settings {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
-  const v = parsed.data;
   const problems: string[] = [];
+  const invalid = new Set<string>();
+  let v: z.output<typeof schema>;
+  if (parsed.success) v = parsed.data;
+  else {
+    problems.push(...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    // Check the valid settings against each other too, so every problem is named at once.
+    // Every setting is optional, so the rest always parses.
+    for (const issue of parsed.error.issues) invalid.add(String(issue.path[0]));
+    v = schema.parse(Object.fromEntries(Object.entries(env).filter(([k]) => !invalid.has(k))));
+  }
 
   let storage: StorageSettings = { kind: 'development' };
   if (v.FleetStorage) {
@@ -122,9 +128,9 @@ export function loadSettings(env: Env = process.env): Settings {
     }
     storage = { kind: 'connection-string', connectionString: v.FleetStorage };
   } else if (v.FleetStorage__blobServiceUri || v.FleetStorage__tableServiceUri) {
-    if (!v.FleetStorage__blobServiceUri)
+    if (!v.FleetStorage__blobServiceUri && !invalid.has('FleetStorage__blobServiceUri'))
       problems.push('FleetStorage__blobServiceUri: required with FleetStorage__tableServiceUri');
-    if (!v.FleetStorage__tableServiceUri)
+    if (!v.FleetStorage__tableServiceUri && !invalid.has('FleetStorage__tableServiceUri'))
       problems.push('FleetStorage__tableServiceUri: required with FleetStorage__blobServiceUri');
     storage = {
       kind: 'identity',
@@ -182,5 +188,12 @@ function readPemFile(path: string, problems: string[]): string | undefined {
     problems.push(`CERTFLEET_TRUST_BUNDLE: neither PEM text nor an existing file (${path})`);
     return undefined;
   }
-  return readFileSync(path, 'utf8');
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push(
+      `CERTFLEET_TRUST_BUNDLE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+    return undefined;
+  }
 }

@@ -56,6 +56,10 @@ export function verifyChain(blobName: string, lines: readonly string[]): ChainVe
     } catch {
       return { ok: false, records: count, line: lineNo, problem: 'line is not JSON' };
     }
+    // `null` is JSON too: report it, do not crash reading its seq.
+    if (record === null || typeof record !== 'object') {
+      return { ok: false, records: count, line: lineNo, problem: 'line is not a JSON object' };
+    }
     if (record.seq !== head.seq + 1) {
       return {
         ok: false,

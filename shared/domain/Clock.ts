@@ -42,9 +42,14 @@ export function isoUtc(date: Date | number): string {
 export function parseIsoInstant(value: unknown): Date | undefined {
   if (typeof value !== 'string') return undefined;
   // Require a date, a time and an explicit zone: a zoneless timestamp is ambiguous.
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value.trim())) {
-    return undefined;
-  }
+  const match = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(
+    value.trim(),
+  );
+  if (!match) return undefined;
   const parsed = new Date(value.trim());
-  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+  if (Number.isNaN(parsed.getTime())) return undefined;
+  // Date accepts the 29th to 31st of any month and rolls over (2026-02-30 becomes 2026-03-02):
+  // a day the month does not have is not a timestamp.
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  return day > new Date(Date.UTC(year, month, 0)).getUTCDate() ? undefined : parsed;
 }

@@ -160,7 +160,8 @@ function validWhenReported(input: CertificateCheckInput): Finding | undefined {
       input.reportedVersion,
     );
   }
-  if (at >= Date.parse(input.facts.validUntil)) {
+  // notAfter is inclusive (RFC 5280 4.1.2.5), as in the x509 adapter's validAt.
+  if (at > Date.parse(input.facts.validUntil)) {
     return finding(
       'expired-when-reported',
       `certificate expired at ${input.facts.validUntil}, before it was reported (${input.reportedAt})`,

@@ -177,7 +177,8 @@ function twinReport(
 function valueAtPath(root: Record<string, unknown>, path: string): TwinReportEvent['certificate'] {
   let node: unknown = root;
   for (const segment of path.split('.')) {
-    if (!isObject(node) || !(segment in node)) return { present: false };
+    if (!isObject(node) || !Object.prototype.hasOwnProperty.call(node, segment))
+      return { present: false };
     node = node[segment];
   }
   return { present: true, value: node };
@@ -232,6 +233,8 @@ function sourceOf(messageSource?: string, schema?: string, opType?: string): Sou
 function text(value: unknown): string | undefined {
   if (typeof value === 'string') return value.trim() === '' ? undefined : value;
   if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8') || undefined;
+  // The Functions host may hand system properties' times over as Date objects.
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
   return undefined;
 }
 

@@ -89,8 +89,26 @@ export class BlobAuditTrail implements AuditTrail {
         }
       });
       if (appended) return;
+      // The position moved. If the service took this very block and its answer was lost (the
+      // SDK then retried and found the blob longer), our bytes sit at our position: written.
+      if (await this.holds(blob, length, body)) return;
+      // Another writer got there first: wait a random while, so contenders spread out instead
+      // of all reading the same tail again.
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.random() * Math.min(1000, 10 * 2 ** attempt)),
+      );
     }
     throw new Error(`audit blob ${name}: too many concurrent appenders`);
+  }
+
+  /** Whether the blob holds exactly `body` at `offset`. */
+  private async holds(blob: AppendBlobClient, offset: number, body: Buffer): Promise<boolean> {
+    return storageCall('check audit append', async () => {
+      // An append blob only grows: once long enough, the range stays there.
+      const length = (await blob.getProperties()).contentLength ?? 0;
+      if (length < offset + body.length) return false;
+      return (await blob.downloadToBuffer(offset, body.length)).equals(body);
+    });
   }
 
   /** The blob's length and the chain head at its end (its genesis when empty or new). */
