@@ -54,11 +54,17 @@ export function certificateIdentity(facts: CertificateFacts): CertificateIdentit
 
 /**
  * Whether two descriptions name the same certificate, using the strongest evidence both carry:
- * SHA-256 thumbprint, then SHA-1, then issuer + serial, then the validity window.
+ * SHA-256 thumbprint, then SHA-1, then issuer + serial, then the validity window. The validity
+ * must agree too: one certificate has one validity, so a report that keeps a thumbprint but
+ * changes the dates describes another certificate (a device that forgot to update a field).
  */
 export function sameCertificate(a: CertificateIdentity, b: CertificateIdentity): boolean {
-  if (a.thumbprintSha256 && b.thumbprintSha256) return a.thumbprintSha256 === b.thumbprintSha256;
-  if (a.thumbprintSha1 && b.thumbprintSha1) return a.thumbprintSha1 === b.thumbprintSha1;
+  const sameValidity =
+    sameInstant(a.validFrom, b.validFrom) && sameInstant(a.validUntil, b.validUntil);
+  if (a.thumbprintSha256 && b.thumbprintSha256)
+    return a.thumbprintSha256 === b.thumbprintSha256 && sameValidity;
+  if (a.thumbprintSha1 && b.thumbprintSha1)
+    return a.thumbprintSha1 === b.thumbprintSha1 && sameValidity;
   if (a.serialNumber && b.serialNumber) {
     return (
       a.serialNumber === b.serialNumber &&
@@ -80,9 +86,9 @@ export function normalizeHex(value: string): string | undefined {
   return /^[0-9A-F]+$/.test(hex) ? hex : undefined;
 }
 
-/** Serial numbers compare as integers: `00A1` and `a1` are the same serial. */
+/** Serial numbers compare as integers: `00A1`, `0xa1` and `a1` are the same serial. */
 export function normalizeSerial(value: string): string | undefined {
-  const hex = normalizeHex(value);
+  const hex = normalizeHex(value.trim().replace(/^0x/i, ''));
   if (hex === undefined) return undefined;
   const trimmed = hex.replace(/^0+/, '');
   return trimmed === '' ? '0' : trimmed;
@@ -93,7 +99,12 @@ export function normalizeSerial(value: string): string | undefined {
  * them as a set of attribute=value pairs, attribute names case-insensitive.
  */
 export function sameDistinguishedName(a: string, b: string): boolean {
-  const norm = (dn: string) => splitDistinguishedName(dn).sort().join('\n');
+  // Values compare without regard to case (X.520 caseIgnoreMatch, what name attributes use).
+  const norm = (dn: string) =>
+    splitDistinguishedName(dn)
+      .map((part) => part.toLowerCase())
+      .sort()
+      .join('\n');
   return norm(a) === norm(b);
 }
 

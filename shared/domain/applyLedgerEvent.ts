@@ -64,7 +64,10 @@ function applyTwinReport(
   event: TwinReportEvent,
   ctx: LedgerContext,
 ): LedgerOutcome {
-  if (!event.certificate.present && !event.privateKeyReported) {
+  // A whole twin (replaceTwin) without the certificate says the device no longer reports one.
+  const removedByOmission =
+    !event.certificate.present && event.opType === 'replaceTwin' && existing?.current !== undefined;
+  if (!event.certificate.present && !event.privateKeyReported && !removedByOmission) {
     return { outcome: 'irrelevant', reason: 'the report does not touch the certificate' };
   }
   let record = existing ? clone(existing) : newDeviceRecord(event.hub, event.deviceId, ctx.now);
@@ -77,6 +80,7 @@ function applyTwinReport(
   }
   const version = event.reportedVersion;
   if (version === undefined) {
+    if (event.privateKeyReported) recordPrivateKeyLeak(record, event, ctx);
     return {
       outcome: 'rejected',
       record: withInvalidReport(record, event, ['reported $version is missing'], ctx),
@@ -84,6 +88,12 @@ function applyTwinReport(
     };
   }
   if (record.reportedVersion !== undefined && version <= record.reportedVersion) {
+    if (event.privateKeyReported && leakIsNews(record, version)) {
+      // An older report is still evidence that the current key leaked.
+      recordPrivateKeyLeak(record, event, ctx);
+      record.updatedAt = ctx.now;
+      return { outcome: 'applied', record };
+    }
     return version === record.reportedVersion
       ? { outcome: 'duplicate', reason: `reported $version ${version} already applied` }
       : {
@@ -96,6 +106,8 @@ function applyTwinReport(
   record.lastSeenAt = later(record.lastSeenAt, event.occurredAt);
   record.updatedAt = ctx.now;
   if (event.privateKeyReported) recordPrivateKeyLeak(record, event, ctx);
+  if (removedByOmission)
+    return { outcome: 'applied', record: removeCertificate(record, event, ctx) };
   if (!event.certificate.present) return { outcome: 'applied', record };
 
   const value = event.certificate.value;
@@ -146,8 +158,9 @@ function acceptCertificate(
   const chain = reported.pem !== undefined && event.pem?.ok ? event.pem.chain : undefined;
 
   let sticky = record.findings.filter((f) => !CERTIFICATE_FINDINGS.includes(f.code));
-  // A new certificate comes from a new CSR: the leaked key of an earlier report is retired.
-  if (isNew && !event.privateKeyReported)
+  // A certificate that replaces an earlier one comes from a new CSR: the leaked key is retired.
+  // (A first certificate after a leak may well carry the leaked key.)
+  if (isNew && old && !event.privateKeyReported)
     sticky = sticky.filter((f) => f.code !== 'private-key-reported');
   const found = certificateFindings({
     deviceId: record.deviceId,
@@ -268,6 +281,15 @@ function removeCertificate(
   return record;
 }
 
+/**
+ * Whether an older report's leaked key is still worth a finding: none is flagged yet, and the
+ * leak is not older than the current certificate (whose key it may be).
+ */
+function leakIsNews(record: DeviceRecord, version: number): boolean {
+  if (record.findings.some((f) => f.code === 'private-key-reported')) return false;
+  return record.current === undefined || record.current.reportedVersion <= version;
+}
+
 function recordPrivateKeyLeak(record: DeviceRecord, event: TwinReportEvent, ctx: LedgerContext) {
   record.findings = [
     ...record.findings.filter((f) => f.code !== 'private-key-reported'),
@@ -323,7 +345,10 @@ function applyCreated(
     }
     return { outcome: 'applied', record: reincarnate(clone(existing), event.occurredAt, ctx.now) };
   }
-  if (existing.createdAt && event.occurredAt <= existing.createdAt) {
+  if (existing.createdAt && event.occurredAt < existing.createdAt) {
+    return { outcome: 'stale', reason: 'created before this incarnation' };
+  }
+  if (existing.createdAt === event.occurredAt) {
     return { outcome: 'duplicate', reason: 'this incarnation is already recorded' };
   }
   if (existing.createdAt) {
@@ -342,7 +367,14 @@ function applyDeleted(
   ctx: LedgerContext,
 ): LedgerOutcome {
   if (existing?.lifecycle === 'deleted') {
-    return { outcome: 'duplicate', reason: 'the device is already deleted' };
+    if (!existing.deletedAt || event.occurredAt <= existing.deletedAt) {
+      return { outcome: 'duplicate', reason: 'the device is already deleted' };
+    }
+    // Deleted again (its re-creation was never seen): later events are judged by this deletion.
+    const record = clone(existing);
+    record.deletedAt = event.occurredAt;
+    record.updatedAt = ctx.now;
+    return { outcome: 'applied', record };
   }
   if (existing?.createdAt && event.occurredAt < existing.createdAt) {
     return { outcome: 'stale', reason: 'deletion of an earlier incarnation' };

@@ -228,3 +228,30 @@ describe('certificateIdentity', () => {
     expect(Object.keys(identity).sort()).toEqual(['validFrom', 'validUntil']);
   });
 });
+
+describe('comparisons that follow X.509 rather than spelling', () => {
+  it('treats distinguished names that differ only in the case of their values as the same', () => {
+    expect(
+      sameDistinguishedName('CN=Thermostat-0001, O=Contoso', 'o=contoso,cn=thermostat-0001'),
+    ).toBe(true);
+    expect(sameDistinguishedName('CN=thermostat-0001', 'CN=thermostat-0002')).toBe(false);
+  });
+
+  it('keeps the CN as written when reading it out of a name', () => {
+    expect(commonNameOf('O=Contoso, CN=Thermostat-0001')).toBe('Thermostat-0001');
+  });
+
+  it('reads a serial number written with a 0x prefix', () => {
+    expect(normalizeSerial('0x00A1')).toBe('A1');
+  });
+
+  it('does not call two reports the same certificate when the thumbprint matches but the dates do not', () => {
+    const a = {
+      thumbprintSha256: 'AB'.repeat(32),
+      validFrom: '2026-11-01T00:00:00Z',
+      validUntil: '2026-12-01T00:00:00Z',
+    };
+    expect(sameCertificate(a, { ...a })).toBe(true);
+    expect(sameCertificate(a, { ...a, validUntil: '2026-12-31T00:00:00Z' })).toBe(false);
+  });
+});

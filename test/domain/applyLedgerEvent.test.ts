@@ -726,9 +726,8 @@ describe('applyLedgerEvent', () => {
       expect(record).toMatchObject({ lifecycle: 'active', createdAt: AT.afterRecreation });
       expect(auditTypes(record)).toEqual(['certificate.first-seen']);
       expect(record.previous?.validUntil).toBe(FIRST.validUntil);
-      expect(apply({ ...record, pendingAudit: [] }, created(AT.recreated)).outcome).toBe(
-        'duplicate',
-      );
+      // Its create event, arriving late, is older than what the record knows: nothing changes.
+      expect(apply({ ...record, pendingAudit: [] }, created(AT.recreated)).outcome).toBe('stale');
     });
 
     it('keeps audit entries not yet written when a deleted device comes back', () => {
@@ -995,4 +994,90 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+describe('applyLedgerEvent, edge cases of ordering and evidence', () => {
+  it('records a leaked key from an older report when no leak is flagged and it concerns the current certificate', () => {
+    const before = given(patch(2, aCertificate()), sameCertificateAgain(5));
+    const outcome = apply(before, patch(3, aCertificate(), { privateKeyReported: true }));
+
+    const record = appliedRecord(outcome);
+    expect(findingCodes(record)).toEqual(['private-key-reported']);
+    expect(auditTypes(record)).toEqual(['device.private-key-reported']);
+    expect(record.reportedVersion).toBe(5);
+  });
+
+  it('ignores a leaked key from a report older than the current certificate', () => {
+    const before = given(patch(2, aCertificate()), patch(6, aRenewal()));
+    const outcome = apply(before, patch(3, aCertificate(), { privateKeyReported: true }));
+
+    expect(outcome.outcome).toBe('stale');
+  });
+
+  it('does not flag a redelivered leak a second time', () => {
+    const before = given(patch(2, aCertificate(), { privateKeyReported: true }));
+    const outcome = apply(before, patch(2, aCertificate(), { privateKeyReported: true }));
+
+    expect(outcome.outcome).toBe('duplicate');
+  });
+
+  it('records the leak even when the report carried no $version', () => {
+    const outcome = apply(undefined, unversioned(aCertificate(), { privateKeyReported: true }));
+
+    expect(outcome.outcome).toBe('rejected');
+    expect(findingCodes(recordOf(outcome))).toEqual([
+      'private-key-reported',
+      'invalid-certificate-report',
+    ]);
+  });
+
+  it("keeps the leak flagged when the device's first certificate follows it", () => {
+    const before = given(untouchedWithLeak(2));
+    const record = appliedRecord(apply(before, patch(3, aCertificate())));
+
+    expect(findingCodes(record)).toContain('private-key-reported');
+  });
+
+  it('treats a patch that changes the dates but keeps an old thumbprint as another certificate', () => {
+    const thumbprint = 'AB'.repeat(32);
+    const before = given(patch(2, aCertificate({ thumbprint })));
+    const record = appliedRecord(
+      apply(before, patch(3, { validFrom: RENEWED.validFrom, validUntil: RENEWED.validUntil })),
+    );
+
+    expect(auditTypes(record)).toEqual(['certificate.renewed']);
+    expect(record.previous?.validUntil).toBe(FIRST.validUntil);
+    expect(record.current?.validUntil).toBe(RENEWED.validUntil);
+  });
+
+  it('records the removal when a whole twin (replaceTwin) no longer holds the certificate', () => {
+    const before = given(patch(2, aCertificate()));
+    const removal = { ...replace(3, null), certificate: { present: false as const } };
+    const record = appliedRecord(apply(before, removal));
+
+    expect(record.current).toBeUndefined();
+    expect(auditTypes(record)).toEqual(['certificate.removed']);
+  });
+
+  it('leaves the certificate alone when an updateTwin patch does not mention it', () => {
+    const before = given(patch(2, aCertificate()));
+    expect(apply(before, untouched(3)).outcome).toBe('irrelevant');
+  });
+
+  it('moves the deletion time forward when a device is deleted again, so older events stay stale', () => {
+    const before = given(created(), patch(2, aCertificate()), deleted(AT.deleted));
+    const record = appliedRecord(apply(before, deleted(AT.afterRecreation)));
+
+    expect(record.deletedAt).toBe(AT.afterRecreation);
+    expect(apply(record, created(AT.recreated)).outcome).toBe('stale');
+  });
+});
+
+/** The same certificate reported again at `version`: the version moves, the certificate does not. */
+function sameCertificateAgain(version: number): LedgerEvent {
+  return patch(version, aCertificate());
+}
+
+function untouchedWithLeak(version: number): LedgerEvent {
+  return { ...untouched(version), privateKeyReported: true };
 }
