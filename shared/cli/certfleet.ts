@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import '../local/quietFunctionsTestMode'; // first: before functions/ registers anything
 import { createReadStream, existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { SettingsError, loadSettings } from '../config/settings';

@@ -1,3 +1,4 @@
+import './quietFunctionsTestMode'; // first: before functions/ registers anything
 import { InvocationContext } from '@azure/functions';
 import { handleIotHubEvents, iotHubEventsTrigger } from '../../functions/iotHubEvents';
 import { triggerBatchFromMessages } from '../adapters/eventhub/triggerBatch';

@@ -216,9 +216,17 @@ function parseBody(
     return {
       ok: false,
       code: 'body-not-json',
-      reason: `body is not JSON: ${(error as Error).message}`,
+      // Node's parser quotes the input it choked on; a dead letter's reason must not carry
+      // the body's content (it could be key material), only where parsing failed.
+      reason: `body is not JSON: ${jsonErrorPosition(error as Error)}`,
     };
   }
+}
+
+function jsonErrorPosition(error: Error): string {
+  const position = /position (\d+)/.exec(error.message);
+  if (position) return `syntax error at position ${position[1]}`;
+  return /end of (JSON )?input/i.test(error.message) ? 'unexpected end of input' : 'syntax error';
 }
 
 function sourceOf(messageSource?: string, schema?: string, opType?: string): Source | undefined {

@@ -7,7 +7,7 @@ import {
   genesisHead,
   verifyChain,
 } from '../../domain/AuditChain';
-import { AuditDateVerification, AuditTrail } from '../../app/ports';
+import { AuditDateVerification, AuditTrail, TransientFault } from '../../app/ports';
 import { mapWithConcurrency } from '../../app/concurrency';
 import { datePath, shardOf } from './storageKeys';
 import { retryableOnce } from './retryableOnce';
@@ -98,7 +98,8 @@ export class BlobAuditTrail implements AuditTrail {
         setTimeout(resolve, Math.random() * Math.min(1000, 10 * 2 ** attempt)),
       );
     }
-    throw new Error(`audit blob ${name}: too many concurrent appenders`);
+    // Contention passes: let the host's retry redeliver the batch.
+    throw new TransientFault(`audit blob ${name}: too many concurrent appenders`);
   }
 
   /** Whether the blob holds exactly `body` at `offset`. */

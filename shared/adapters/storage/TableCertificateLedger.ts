@@ -22,7 +22,8 @@ import { codeOf, statusOf, storageCall } from './storageFaults';
 export const DUE_SHARDS = 16;
 /** Table string properties hold at most 64 KiB (32 Ki UTF-16 characters). */
 const DOC_CHUNK_CHARS = 30_000;
-const MAX_DOC_CHUNKS = 30;
+/** An entity holds at most 1 MiB in all: 15 chunks of 60 KB leave room for the rest. */
+const MAX_DOC_CHUNKS = 15;
 
 interface DeviceEntity {
   partitionKey: string;
@@ -187,7 +188,8 @@ function dueKeys(key: DeviceKey, renewalDueAt: string) {
 
 function toEntity(record: DeviceRecord): DeviceEntity {
   const doc = JSON.stringify(record);
-  const chunks = Math.max(1, Math.ceil(doc.length / DOC_CHUNK_CHARS));
+  const parts = chunkText(doc, DOC_CHUNK_CHARS);
+  const chunks = parts.length;
   if (chunks > MAX_DOC_CHUNKS) {
     throw new Error(
       `ledger record for ${record.hub}/${record.deviceId} is ${doc.length} characters, too large for one entity`,
@@ -206,10 +208,24 @@ function toEntity(record: DeviceRecord): DeviceEntity {
   };
   if (record.current) entity.validUntil = record.current.validUntil;
   if (record.renewalDueAt) entity.renewalDueAt = record.renewalDueAt;
-  for (let i = 0; i < chunks; i += 1) {
-    entity[i === 0 ? 'doc' : `doc${i}`] = doc.slice(i * DOC_CHUNK_CHARS, (i + 1) * DOC_CHUNK_CHARS);
-  }
+  parts.forEach((part, i) => {
+    entity[i === 0 ? 'doc' : `doc${i}`] = part;
+  });
   return entity;
+}
+
+/** Cuts text into pieces of at most `size` UTF-16 units, never between a surrogate pair. */
+export function chunkText(text: string, size: number): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  while (start < text.length || parts.length === 0) {
+    let end = Math.min(start + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1; // a high surrogate
+    parts.push(text.slice(start, end));
+    start = end;
+  }
+  return parts;
 }
 
 function fromEntity(entity: TableEntityResult<DeviceEntity>): DeviceRecord {

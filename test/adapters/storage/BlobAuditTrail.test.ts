@@ -105,7 +105,8 @@ describe('BlobAuditTrail on Azurite', () => {
 
   it('keeps one valid chain, losing and doubling nothing, when two instances append concurrently', async () => {
     const { container } = aTrail();
-    // Two Function instances: separate clients and adapters on the same container.
+    // Two Function instances (separate clients and adapters on one container) racing 30
+    // appends onto one blob: every append is conditional on the position it read.
     const first = new BlobAuditTrail(containerClient(container), 1);
     const second = new BlobAuditTrail(containerClient(container), 1);
     const batches = Array.from({ length: 30 }, (_, i) => [

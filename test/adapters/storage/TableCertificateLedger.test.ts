@@ -3,6 +3,7 @@ import { mapWithConcurrency } from '../../../shared/app/concurrency';
 import {
   DUE_SHARDS,
   TableCertificateLedger,
+  chunkText,
 } from '../../../shared/adapters/storage/TableCertificateLedger';
 import { AuditEntry } from '../../../shared/domain/AuditEntry';
 import { DeviceRecord, newDeviceRecord } from '../../../shared/domain/DeviceRecord';
@@ -343,5 +344,20 @@ describe('TableCertificateLedger on Azurite', () => {
     expect(due.entitiesReturned()).toBe(dueSoon.length);
     expect(due.requests).toHaveLength(DUE_SHARDS);
     expect(due.requests.every((r) => r.method === 'GET')).toBe(true);
+  });
+});
+
+describe('chunkText', () => {
+  it('never cuts between the two halves of a surrogate pair', () => {
+    const text = `${'a'.repeat(9)}😀${'b'.repeat(5)}`; // the emoji straddles position 10
+    const parts = chunkText(text, 10);
+
+    expect(parts.join('')).toBe(text);
+    expect(parts[0]).toBe('a'.repeat(9));
+    expect(parts.every((p) => p.length <= 10)).toBe(true);
+  });
+
+  it('gives one empty piece for empty text', () => {
+    expect(chunkText('', 10)).toEqual(['']);
   });
 });
