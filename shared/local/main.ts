@@ -69,13 +69,17 @@ async function main(): Promise<void> {
     for await (const letter of services.deadLetters.list()) {
       letters += 1;
       process.stdout.write(
-        `${letters === 1 ? 'Dead letters:\n' : ''}  ${letter.code}: ${letter.reason.slice(0, 100)}\n`,
+        `${letters === 1 ? 'Dead letters:\n' : ''}  ${letter.code}: ${shorten(letter.reason, 110)}\n`,
       );
     }
     if (broken > 0) process.exitCode = 1;
   } finally {
     await azurite.stop();
   }
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, text.lastIndexOf(' ', max - 1))} …`;
 }
 
 function ledgerTable(records: DeviceRecord[]): string {
