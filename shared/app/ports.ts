@@ -3,6 +3,7 @@ import { ChainVerification } from '../domain/AuditChain';
 import { PemInspection } from '../domain/CertificateInspection';
 import { DeviceKey } from '../domain/DeviceKey';
 import { DeviceRecord } from '../domain/DeviceRecord';
+import { MethodOutcome, RenewalRequest } from '../domain/renewal/MethodOutcome';
 
 /**
  * The ports the use cases need, shaped to certfleet's needs rather than to an SDK. Azure
@@ -95,4 +96,12 @@ export class TransientFault extends Error {
     super(message, options);
     this.name = 'TransientFault';
   }
+}
+
+/**
+ * Asks devices to renew their certificate by IoT Hub direct method, routed to each device's
+ * hub. Never throws for what a hub or a device answers: every answer is a `MethodOutcome`.
+ */
+export interface DeviceMethods {
+  requestRenewal(device: DeviceKey, request: RenewalRequest): Promise<MethodOutcome>;
 }
