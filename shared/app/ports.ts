@@ -4,6 +4,7 @@ import { PemInspection } from '../domain/CertificateInspection';
 import { DeviceKey } from '../domain/DeviceKey';
 import { DeviceRecord } from '../domain/DeviceRecord';
 import { MethodOutcome, RenewalRequest } from '../domain/renewal/MethodOutcome';
+import { RenewalStatus } from '../domain/renewal/RenewalState';
 
 /**
  * The ports the use cases need, shaped to certfleet's needs rather than to an SDK. Azure
@@ -29,14 +30,19 @@ export interface CertificateLedger {
   /** Every record, streamed in pages; order is by hub, then device id. */
   list(options?: { hub?: string }): AsyncIterable<DeviceRecord>;
   /**
-   * Devices whose renewal falls due before `before`, earliest first within each shard of the
-   * index. Costs grow with the answer, not with the fleet (docs/storage.md).
+   * Devices with something for certfleet to do before `before` (their `nextActionAt`: renewal
+   * falls due, a retry, a deadline, an expiry), earliest first within each shard of the index.
+   * Costs grow with the answer, not with the fleet (docs/storage.md). An entry can be out of
+   * date (a crash between index and record): callers read the record before acting.
    */
-  dueBefore(before: string): AsyncIterable<DueEntry>;
+  actionsDueBefore(before: string): AsyncIterable<ActionEntry>;
 }
 
-export interface DueEntry extends DeviceKey {
-  renewalDueAt: string;
+export interface ActionEntry extends DeviceKey {
+  actionAt: string;
+  /** Enough for the capacity planner without reading the record. */
+  validUntil: string;
+  status: RenewalStatus;
 }
 
 export class WriteConflict extends Error {

@@ -11,8 +11,39 @@ export type AuditEventType =
   | 'certificate.renewed'
   | 'certificate.changed-unexpectedly'
   | 'certificate.removed'
+  | 'certificate.expired'
   | 'device.deleted'
-  | 'device.private-key-reported';
+  | 'device.private-key-reported'
+  /** A renewal campaign starts: renewal fell due, was started early for capacity, or asked for. */
+  | 'renewal.due'
+  /** One direct-method request, with the method's result. */
+  | 'renewal.requested'
+  /** An attempt failed: refused, timed out, no new certificate by the deadline, or a bad one. */
+  | 'renewal.failed'
+  /** certfleet's request led to a verified new certificate. */
+  | 'renewal.succeeded'
+  /** certfleet stopped trying: the device is gone, or failed too often. */
+  | 'renewal.abandoned'
+  /** A fleet-wide problem (throttling, an issuer outage) paused renewals; and its end. */
+  | 'incident.opened'
+  | 'incident.resolved';
+
+/** What a renewal audit record says about the campaign. */
+export interface RenewalAuditFields {
+  campaignId: string;
+  trigger?: string;
+  requestId?: string;
+  attempts: number;
+  failures: number;
+  outcome?: string;
+  status?: number;
+  reason?: string;
+  /** renewal.succeeded: from the campaign's start to the new certificate. */
+  durationMs?: number;
+  /** Manual renewals: who asked, and why. */
+  requestedBy?: string;
+  renewedBy?: 'certfleet' | 'device';
+}
 
 export interface AuditEntry {
   id: string;
@@ -29,6 +60,7 @@ export interface AuditEntry {
   new?: CertificateIdentity;
   findings?: FindingCode[];
   detail?: string;
+  renewal?: RenewalAuditFields;
 }
 
 export function auditEntryId(parts: readonly (string | number | undefined)[]): string {

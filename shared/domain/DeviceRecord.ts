@@ -2,6 +2,7 @@ import { AuditEntry } from './AuditEntry';
 import { CertificateFacts } from './Certificate';
 import { Finding } from './Finding';
 import { ReportedCertificateView } from './ReportedCertificate';
+import { RenewalState } from './renewal/RenewalState';
 
 export type Lifecycle = 'active' | 'deleted';
 export type ConnectionState = 'connected' | 'disconnected' | 'unknown';
@@ -29,6 +30,12 @@ export interface DeviceRecord {
   findings: Finding[];
   /** When certfleet should step in if the device has not renewed by itself. */
   renewalDueAt?: string;
+  /** certfleet's renewal of this device, when it has begun one (absent: healthy). */
+  renewal?: RenewalState;
+  /** The device's cohort (a twin tag), which can choose its renewal policy. */
+  cohort?: string;
+  /** The twin `version` the cohort was read at: tags are ordered by it. */
+  cohortTwinVersion?: number;
   connection: {
     state: ConnectionState;
     /** IoT Hub's per-device connection sequence number (hex), to order connection events. */

@@ -18,7 +18,9 @@ export type FindingCode =
   /** The device put private key material in its twin: the key must be treated as leaked. */
   | 'private-key-reported'
   /** The device's last certificate report could not be used (see its dead letter). */
-  | 'invalid-certificate-report';
+  | 'invalid-certificate-report'
+  /** A renewed certificate carries the same public key as the one it replaced. */
+  | 'key-not-rotated';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -38,6 +40,7 @@ const SEVERITY: Record<FindingCode, Severity> = {
   'expired-when-reported': 'critical',
   'private-key-reported': 'critical',
   'invalid-certificate-report': 'warning',
+  'key-not-rotated': 'warning',
 };
 
 export function finding(
@@ -59,6 +62,7 @@ export const CERTIFICATE_FINDINGS: readonly FindingCode[] = [
   'not-yet-valid-when-reported',
   'expired-when-reported',
   'invalid-certificate-report',
+  'key-not-rotated',
 ];
 
 export interface CertificateCheckInput {

@@ -27,6 +27,10 @@ export interface TwinReportEvent extends EventBase {
   /** Parsed `certificate.pem`, when the report carried one. */
   pem?: PemInspection;
   privateKeyReported: boolean;
+  /** The twin's `version` (orders tag changes), when the body carries it. */
+  twinVersion?: number;
+  /** The cohort tag, when the body carries the twin's tags: a value, or null when removed. */
+  cohort?: { value: string | null };
 }
 
 export interface LifecycleEvent extends EventBase {

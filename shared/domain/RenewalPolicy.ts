@@ -1,3 +1,5 @@
+import { sameDistinguishedName } from './Certificate';
+
 /**
  * When certfleet should step in to renew a certificate: a pure function of the certificate's
  * real lifetime and a policy (cert-manager's `renewBefore` / renewal fraction, see
@@ -15,6 +17,36 @@ export type RenewalPolicy =
  * leaves 15% of the lifetime (a day for a 7-day certificate) to get it done.
  */
 export const DEFAULT_RENEWAL_POLICY: RenewalPolicy = { kind: 'fraction', fraction: 0.85 };
+
+/**
+ * A policy for a cohort of devices: those whose twin tag (CERTFLEET_COHORT_TAG) has this value,
+ * or whose certificate has this issuer. Cohorts can differ: a partner CA's 90-day certificates
+ * and ADR's 7-day ones need different lead times.
+ */
+export interface CohortPolicy {
+  cohort?: string;
+  issuer?: string;
+  policy: RenewalPolicy;
+}
+
+/** The first cohort policy that matches the device, else the default. */
+export function policyFor(
+  fallback: RenewalPolicy,
+  cohorts: readonly CohortPolicy[],
+  device: { cohort?: string | undefined; issuer?: string | undefined },
+): RenewalPolicy {
+  for (const rule of cohorts) {
+    if (rule.cohort !== undefined && rule.cohort === device.cohort) return rule.policy;
+    if (
+      rule.issuer !== undefined &&
+      device.issuer &&
+      sameDistinguishedName(rule.issuer, device.issuer)
+    ) {
+      return rule.policy;
+    }
+  }
+  return fallback;
+}
 
 export function renewalDueAt(
   validity: { validFrom: string; validUntil: string },

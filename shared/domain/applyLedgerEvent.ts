@@ -15,7 +15,8 @@ import {
   toView,
   validateReportedCertificate,
 } from './ReportedCertificate';
-import { RenewalPolicy, renewalDueAt } from './RenewalPolicy';
+import { CohortPolicy, RenewalPolicy, policyFor, renewalDueAt } from './RenewalPolicy';
+import { deviceConnected, newCertificateArrived } from './renewal/renewalTransitions';
 
 /**
  * The ledger's one state change: observes a decoded IoT Hub event and the device's record, and
@@ -30,13 +31,16 @@ import { RenewalPolicy, renewalDueAt } from './RenewalPolicy';
 export interface LedgerContext {
   /** The clock's time, stamped on what certfleet records. */
   now: string;
+  /** The default renewal policy. */
   policy: RenewalPolicy;
+  /** Policies for cohorts (by twin tag or issuer); the first that matches wins. */
+  cohortPolicies?: readonly CohortPolicy[];
   maxPemBytes: number;
 }
 
 export type LedgerOutcome =
-  /** The record changed; save `record`. */
-  | { outcome: 'applied'; record: DeviceRecord }
+  /** The record changed; save `record`. `askNow`: a pending renewal should be requested now. */
+  | { outcome: 'applied'; record: DeviceRecord; askNow?: boolean }
   /** The event could not be used: dead-letter it. `record` carries a finding when the device is known. */
   | { outcome: 'rejected'; record?: DeviceRecord; problems: string[] }
   /** Nothing to change: a redelivery, an older event, or one that does not concern certificates. */
@@ -64,6 +68,8 @@ function applyTwinReport(
   event: TwinReportEvent,
   ctx: LedgerContext,
 ): LedgerOutcome {
+  const withCohort = applyCohort(existing, event, ctx);
+  if (withCohort) return withCohort;
   // A whole twin (replaceTwin) without the certificate says the device no longer reports one.
   const removedByOmission =
     !event.certificate.present && event.opType === 'replaceTwin' && existing?.current !== undefined;
@@ -103,6 +109,11 @@ function applyTwinReport(
   }
 
   record.reportedVersion = version;
+  if (event.cohort !== undefined && event.twinVersion !== undefined) {
+    if (record.cohortTwinVersion === undefined || event.twinVersion > record.cohortTwinVersion) {
+      setCohort(record, event.cohort.value ?? undefined, event.twinVersion);
+    }
+  }
   record.lastSeenAt = later(record.lastSeenAt, event.occurredAt);
   record.updatedAt = ctx.now;
   if (event.privateKeyReported) recordPrivateKeyLeak(record, event, ctx);
@@ -145,6 +156,41 @@ function applyTwinReport(
   return { outcome: 'applied', record: acceptCertificate(record, event, reported, version, ctx) };
 }
 
+/**
+ * A change of the device's cohort tag (twin tags, ordered by the twin's `version`) picks its
+ * renewal policy anew. Returns an outcome only when the event is about nothing else.
+ */
+function applyCohort(
+  existing: DeviceRecord | undefined,
+  event: TwinReportEvent,
+  ctx: LedgerContext,
+): LedgerOutcome | undefined {
+  const touchesCertificate = event.certificate.present || event.privateKeyReported;
+  if (event.cohort === undefined || event.twinVersion === undefined) return undefined;
+  const cohort = event.cohort.value ?? undefined;
+  const fresh =
+    !existing ||
+    existing.cohortTwinVersion === undefined ||
+    event.twinVersion > existing.cohortTwinVersion;
+  if (!fresh || !existing || existing.lifecycle === 'deleted' || existing.cohort === cohort) {
+    return touchesCertificate
+      ? undefined
+      : { outcome: 'irrelevant', reason: 'the cohort did not change' };
+  }
+  if (touchesCertificate) return undefined; // the certificate path below sets the cohort too
+  const record = clone(existing);
+  setCohort(record, cohort, event.twinVersion);
+  if (record.current) record.renewalDueAt = renewalDueAt(record.current, policyOf(record, ctx));
+  record.updatedAt = ctx.now;
+  return { outcome: 'applied', record };
+}
+
+function setCohort(record: DeviceRecord, cohort: string | undefined, twinVersion: number): void {
+  if (cohort === undefined) delete record.cohort;
+  else record.cohort = cohort;
+  record.cohortTwinVersion = twinVersion;
+}
+
 function acceptCertificate(
   record: DeviceRecord,
   event: TwinReportEvent,
@@ -170,6 +216,19 @@ function acceptCertificate(
     reportedAt: event.occurredAt,
     reportedVersion: version,
   });
+  if (!isNew) {
+    // The same certificate again: what was found about its renewal still holds.
+    found.push(...record.findings.filter((f) => f.code === 'key-not-rotated'));
+  } else if (old?.publicKeySha256 && old.publicKeySha256 === facts.publicKeySha256) {
+    found.push(
+      finding(
+        'key-not-rotated',
+        'the new certificate has the same public key as the one it replaces: the CSR reused the key pair',
+        event.occurredAt,
+        version,
+      ),
+    );
+  }
   record.findings = [...sticky, ...found];
   record.reported = toView(reported);
 
@@ -181,13 +240,15 @@ function acceptCertificate(
         : 'certificate.changed-unexpectedly';
     if (old) record.previous = old;
     record.current = facts;
-    record.pendingAudit.push(
-      auditEntry(record, event, type, ctx, {
-        old: old && certificateIdentity(old),
-        new: certificateIdentity(facts),
-        findings: found.map((f) => f.code),
-      }),
-    );
+    const entry = auditEntry(record, event, type, ctx, {
+      old: old && certificateIdentity(old),
+      new: certificateIdentity(facts),
+      findings: found.map((f) => f.code),
+    });
+    record.pendingAudit.push(entry);
+    // When certfleet asked for this certificate, check it really is the renewal it asked for.
+    const problems = found.filter((f) => RENEWAL_BLOCKERS.includes(f.code)).map((f) => f.message);
+    newCertificateArrived(record, entry, event.occurredAt, ctx.now, problems);
   } else {
     // The same certificate again: keep when it was first seen, refresh what the PEM proves.
     record.current = {
@@ -196,8 +257,22 @@ function acceptCertificate(
       reportedVersion: old.reportedVersion,
     };
   }
-  record.renewalDueAt = renewalDueAt(record.current, ctx.policy);
+  record.renewalDueAt = renewalDueAt(record.current, policyOf(record, ctx));
   return record;
+}
+
+/** Findings that mean a new certificate is not the renewal certfleet asked for. */
+const RENEWAL_BLOCKERS: readonly string[] = [
+  'common-name-mismatch',
+  'chain-untrusted',
+  'expired-when-reported',
+];
+
+function policyOf(record: DeviceRecord, ctx: LedgerContext): RenewalPolicy {
+  return policyFor(ctx.policy, ctx.cohortPolicies ?? [], {
+    cohort: record.cohort,
+    issuer: record.current?.issuer,
+  });
 }
 
 /**
@@ -270,6 +345,7 @@ function removeCertificate(
   record.findings = record.findings.filter((f) => !CERTIFICATE_FINDINGS.includes(f.code));
   delete record.reported;
   delete record.renewalDueAt;
+  delete record.renewal;
   const old = record.current;
   if (old) {
     record.previous = old;
@@ -384,6 +460,7 @@ function applyDeleted(
   record.deletedAt = event.occurredAt;
   record.connection = { state: 'disconnected', changedAt: event.occurredAt };
   delete record.renewalDueAt;
+  delete record.renewal;
   record.updatedAt = ctx.now;
   record.pendingAudit.push(
     auditEntry(record, event, 'device.deleted', ctx, {
@@ -421,6 +498,13 @@ function applyConnection(
   };
   record.lastSeenAt = later(record.lastSeenAt, event.occurredAt);
   record.updatedAt = ctx.now;
+  if (event.connected) {
+    // A renewal waiting on this device is asked right away, not at the next sweep.
+    const { record: next, askNow } = deviceConnected(record, ctx.now);
+    return askNow
+      ? { outcome: 'applied', record: next, askNow }
+      : { outcome: 'applied', record: next };
+  }
   return { outcome: 'applied', record };
 }
 

@@ -165,7 +165,7 @@ describe('ingesting routed IoT Hub events through the trigger, on Azurite', () =
     ]);
     expect(records['camera-0007']?.current).toBeUndefined();
     expect(
-      (await collect(services.ledger.dueBefore('2027-01-01T00:00:00.000Z')))
+      (await collect(services.ledger.actionsDueBefore('2027-01-01T00:00:00.000Z')))
         .map((d) => d.deviceId)
         .sort(),
     ).toEqual(['meter-0002', 'thermostat-0001']);

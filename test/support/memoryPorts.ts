@@ -7,13 +7,14 @@ import {
 } from '../../shared/domain/AuditChain';
 import { DeviceKey, deviceKeyString } from '../../shared/domain/DeviceKey';
 import { DeviceRecord } from '../../shared/domain/DeviceRecord';
+import { nextActionAt } from '../../shared/domain/renewal/nextActionAt';
 import {
   AuditDateVerification,
   AuditTrail,
   CertificateLedger,
   DeadLetter,
   DeadLetters,
-  DueEntry,
+  ActionEntry,
   Versioned,
   WriteConflict,
 } from '../../shared/app/ports';
@@ -62,10 +63,17 @@ export class InMemoryLedger implements CertificateLedger {
     for (const r of all) if (!options.hub || r.hub === options.hub) yield structuredClone(r);
   }
 
-  async *dueBefore(before: string): AsyncIterable<DueEntry> {
+  async *actionsDueBefore(before: string): AsyncIterable<ActionEntry> {
     for (const { value } of this.records.values()) {
-      if (value.lifecycle === 'active' && value.renewalDueAt && value.renewalDueAt < before) {
-        yield { hub: value.hub, deviceId: value.deviceId, renewalDueAt: value.renewalDueAt };
+      const actionAt = nextActionAt(value);
+      if (actionAt !== undefined && value.current && actionAt < before) {
+        yield {
+          hub: value.hub,
+          deviceId: value.deviceId,
+          actionAt,
+          validUntil: value.current.validUntil,
+          status: value.renewal?.status ?? 'healthy',
+        };
       }
     }
   }

@@ -25,6 +25,8 @@ export interface DecodeOptions {
   /** Dotted path of the certificate object under properties.reported. */
   certificatePath: string;
   maxBodyBytes: number;
+  /** Twin tag naming the device's cohort (renewal policy); omitted: cohorts not read. */
+  cohortTag?: string;
 }
 
 type Source = 'twinChangeEvents' | 'deviceLifecycleEvents' | 'deviceConnectionStateEvents';
@@ -102,7 +104,12 @@ export function decodeIotHubMessage(
     case 'updateTwin':
     case 'replaceTwin':
     case 'createDeviceIdentity': {
-      const report = twinReport(body.value, opType !== 'updateTwin', options.certificatePath);
+      const report = twinReport(
+        body.value,
+        opType !== 'updateTwin',
+        options.certificatePath,
+        options.cohortTag,
+      );
       if (!report.ok) return { ok: false, code: 'malformed-body', reason: report.reason, ...who };
       const events: LedgerEvent[] = [];
       if (opType === 'createDeviceIdentity')
@@ -142,22 +149,24 @@ export function decodeIotHubMessage(
 
 type TwinReportFields = Pick<
   TwinReportEvent,
-  'complete' | 'reportedVersion' | 'certificate' | 'privateKeyReported'
+  'complete' | 'reportedVersion' | 'certificate' | 'privateKeyReported' | 'cohort' | 'twinVersion'
 >;
 
 function twinReport(
   body: unknown,
   complete: boolean,
   certificatePath: string,
+  cohortTag: string | undefined,
 ): { ok: true; value: TwinReportFields } | { ok: false; reason: string } {
   if (!isObject(body)) return { ok: false, reason: 'twin body must be a JSON object' };
+  const tagFields = cohortOf(body, cohortTag);
   const properties = body['properties'];
   const reportedRaw = isObject(properties) ? properties['reported'] : undefined;
   if (reportedRaw === undefined) {
     // A desired-only change, or a twin without reported properties.
     return {
       ok: true,
-      value: { complete, certificate: { present: false }, privateKeyReported: false },
+      value: { complete, certificate: { present: false }, privateKeyReported: false, ...tagFields },
     };
   }
   if (!isObject(reportedRaw)) return { ok: false, reason: 'properties.reported must be an object' };
@@ -171,7 +180,25 @@ function twinReport(
     reportedVersion = versionRaw;
   }
   const certificate = valueAtPath(reported, certificatePath);
-  return { ok: true, value: { complete, reportedVersion, certificate, privateKeyReported: found } };
+  return {
+    ok: true,
+    value: { complete, reportedVersion, certificate, privateKeyReported: found, ...tagFields },
+  };
+}
+
+/** The cohort tag and the twin version that orders it, when the body carries the tags. */
+function cohortOf(
+  body: Record<string, unknown>,
+  cohortTag: string | undefined,
+): Pick<TwinReportEvent, 'cohort' | 'twinVersion'> {
+  const tags = body['tags'];
+  const version = body['version'];
+  if (!cohortTag || !isObject(tags) || !Object.prototype.hasOwnProperty.call(tags, cohortTag))
+    return {};
+  if (typeof version !== 'number' || !Number.isSafeInteger(version)) return {};
+  const value = tags[cohortTag];
+  if (value !== null && typeof value !== 'string') return {};
+  return { cohort: { value }, twinVersion: version };
 }
 
 function valueAtPath(root: Record<string, unknown>, path: string): TwinReportEvent['certificate'] {

@@ -1,7 +1,9 @@
 import { TableClient, TableEntityResult, odata } from '@azure/data-tables';
 import { DeviceKey } from '../../domain/DeviceKey';
 import { DeviceRecord } from '../../domain/DeviceRecord';
-import { CertificateLedger, DueEntry, Versioned, WriteConflict } from '../../app/ports';
+import { ActionEntry, CertificateLedger, Versioned, WriteConflict } from '../../app/ports';
+import { RenewalStatus } from '../../domain/renewal/RenewalState';
+import { nextActionAt } from '../../domain/renewal/nextActionAt';
 import { escapeKey, shardOf, unescapeKey } from './storageKeys';
 import { codeOf, statusOf, storageCall } from './storageFaults';
 
@@ -12,12 +14,13 @@ import { codeOf, statusOf, storageCall } from './storageFaults';
  *   device id. The record is JSON in `doc` (split over `doc1…` past a property's 64 KiB), with a
  *   few plain columns beside it for people browsing the table. Writes are guarded by ETags.
  * - table `<prefix>due`: the renewal index; PartitionKey = `s00…s15` (a hash shard of the
- *   device), RowKey = `<renewalDueAt>~<hub>~<device>`. "Due before T" is one range query per
- *   shard, `RowKey lt T`, so it reads only the due entries: its cost grows with the answer.
+ *   device), RowKey = `<nextActionAt>~<hub>~<device>` (shared/domain/renewal/nextActionAt.ts).
+ *   "Due before T" is one range query per shard, `RowKey lt T`, so it reads only the due
+ *   entries: its cost grows with the answer.
  *
  * The index entry for a new due date is written before the record and the old one deleted
  * after, so a crash leaves at worst an extra entry, never a missing one; readers of the index
- * check the record (`dueBefore` callers compare `renewalDueAt`).
+ * check the record (`actionsDueBefore` callers compare `nextActionAt`).
  */
 export const DUE_SHARDS = 16;
 /** Table string properties hold at most 64 KiB (32 Ki UTF-16 characters). */
@@ -46,7 +49,26 @@ interface DueEntity {
   rowKey: string;
   hub: string;
   deviceId: string;
-  renewalDueAt: string;
+  actionAt: string;
+  validUntil: string;
+  status: string;
+}
+
+/** What the renewal index holds for a record: its next action, or nothing to do. */
+function indexEntryOf(record: DeviceRecord): ActionEntry | undefined {
+  const actionAt = nextActionAt(record);
+  if (actionAt === undefined || !record.current) return undefined;
+  return {
+    hub: record.hub,
+    deviceId: record.deviceId,
+    actionAt,
+    validUntil: record.current.validUntil,
+    status: record.renewal?.status ?? 'healthy',
+  };
+}
+
+function sameIndexEntry(a: ActionEntry, b: ActionEntry | undefined): boolean {
+  return !!b && a.actionAt === b.actionAt && a.validUntil === b.validUntil && a.status === b.status;
 }
 
 export class TableCertificateLedger implements CertificateLedger {
@@ -89,9 +111,11 @@ export class TableCertificateLedger implements CertificateLedger {
     previous: Versioned<DeviceRecord> | undefined,
   ): Promise<string> {
     await this.ensureTables();
-    const newDue = record.lifecycle === 'active' ? record.renewalDueAt : undefined;
-    const oldDue = previous?.value.lifecycle === 'active' ? previous.value.renewalDueAt : undefined;
-    if (newDue && newDue !== oldDue) await this.putDue(record, newDue);
+    const newEntry = indexEntryOf(record);
+    const oldEntry = previous ? indexEntryOf(previous.value) : undefined;
+    const newDue = newEntry?.actionAt;
+    const oldDue = oldEntry?.actionAt;
+    if (newEntry && !sameIndexEntry(newEntry, oldEntry)) await this.putDue(newEntry);
     const entity = toEntity(record);
     const etag = await storageCall('write ledger record', async () => {
       try {
@@ -143,23 +167,24 @@ export class TableCertificateLedger implements CertificateLedger {
     }
   }
 
-  async *dueBefore(before: string): AsyncIterable<DueEntry> {
+  async *actionsDueBefore(before: string): AsyncIterable<ActionEntry> {
     await this.ensureTables();
     for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
       const filter = odata`PartitionKey eq ${duePartition(shard)} and RowKey lt ${before}`;
       for await (const entity of this.due.listEntities<DueEntity>({ queryOptions: { filter } })) {
-        yield { hub: entity.hub, deviceId: entity.deviceId, renewalDueAt: entity.renewalDueAt };
+        yield {
+          hub: entity.hub,
+          deviceId: entity.deviceId,
+          actionAt: entity.actionAt,
+          validUntil: entity.validUntil,
+          status: entity.status as RenewalStatus,
+        };
       }
     }
   }
 
-  private async putDue(key: DeviceKey, renewalDueAt: string): Promise<void> {
-    const entity: DueEntity = {
-      ...dueKeys(key, renewalDueAt),
-      hub: key.hub,
-      deviceId: key.deviceId,
-      renewalDueAt,
-    };
+  private async putDue(entry: ActionEntry): Promise<void> {
+    const entity: DueEntity = { ...dueKeys(entry, entry.actionAt), ...entry };
     await storageCall('write renewal index', () => this.due.upsertEntity(entity, 'Replace'));
   }
 

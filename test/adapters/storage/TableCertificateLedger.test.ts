@@ -44,6 +44,15 @@ function dueAt(
   };
 }
 
+/** The index's answer for healthy devices, whose next action is their renewal due time. */
+async function dueEntries(ledger: TableCertificateLedger, before: string) {
+  const entries = [];
+  for await (const e of ledger.actionsDueBefore(before)) {
+    entries.push({ hub: e.hub, deviceId: e.deviceId, renewalDueAt: e.actionAt });
+  }
+  return entries;
+}
+
 function aLedger(log?: { devices?: TableRequestLog; due?: TableRequestLog }) {
   const prefix = freshPrefix();
   const devicesTable = `${prefix}devices`;
@@ -145,7 +154,7 @@ describe('TableCertificateLedger on Azurite', () => {
     expect(listed).toHaveLength(ids.length);
     expect(new Set(listed)).toEqual(new Set(ids));
 
-    const due = await collect(ledger.dueBefore(T));
+    const due = await dueEntries(ledger, T);
     expect(due.map((d) => d.deviceId).sort()).toEqual([...ids].sort());
     expect(due.every((d) => d.hub === HUB)).toBe(true);
 
@@ -241,7 +250,7 @@ describe('TableCertificateLedger on Azurite', () => {
     expect((await ledger.read(key))?.value).toEqual(small);
   });
 
-  it('answers dueBefore with exactly the active devices due before T', async () => {
+  it('answers actionsDueBefore with exactly the active devices due before T', async () => {
     const { ledger } = aLedger();
     const write = (deviceId: string, extra: Partial<DeviceRecord>, hub = HUB) =>
       ledger.write(aRecord({ hub, deviceId }, extra), undefined);
@@ -264,7 +273,7 @@ describe('TableCertificateLedger on Azurite', () => {
     delete deleted.renewalDueAt;
     await ledger.write(deleted, { value: gone, etag: goneEtag });
 
-    const due = await collect(ledger.dueBefore(T));
+    const due = await dueEntries(ledger, T);
 
     expect(due.sort((a, b) => a.deviceId.localeCompare(b.deviceId))).toEqual([
       { hub: HUB, deviceId: 'due-1', renewalDueAt: '2026-11-24T00:00:00.000Z' },
@@ -278,15 +287,15 @@ describe('TableCertificateLedger on Azurite', () => {
     const key = { hub: HUB, deviceId: 'thermostat-0001' };
     const first = aRecord(key, dueAt('2026-11-24T00:00:00.000Z'));
     let etag = await ledger.write(first, undefined);
-    expect(await collect(ledger.dueBefore(T))).toEqual([
+    expect(await dueEntries(ledger, T)).toEqual([
       { ...key, renewalDueAt: '2026-11-24T00:00:00.000Z' },
     ]);
 
     // Renewed: the next due date is after T.
     const renewed = { ...first, ...dueAt('2026-12-20T00:00:00.000Z', '2027-01-01T00:00:00.000Z') };
     etag = await ledger.write(renewed, { value: first, etag });
-    expect(await collect(ledger.dueBefore(T))).toEqual([]);
-    expect(await collect(ledger.dueBefore('2027-01-01T00:00:00.000Z'))).toEqual([
+    expect(await dueEntries(ledger, T)).toEqual([]);
+    expect(await dueEntries(ledger, '2027-01-01T00:00:00.000Z')).toEqual([
       { ...key, renewalDueAt: '2026-12-20T00:00:00.000Z' },
     ]);
     expect(await dueEntitiesOf(dueTable, key.deviceId)).toHaveLength(1);
@@ -299,7 +308,7 @@ describe('TableCertificateLedger on Azurite', () => {
     const deleted: DeviceRecord = { ...seen, lifecycle: 'deleted', deletedAt: NOW };
     delete deleted.renewalDueAt;
     await ledger.write(deleted, { value: seen, etag });
-    expect(await collect(ledger.dueBefore('2030-01-01T00:00:00.000Z'))).toEqual([]);
+    expect(await dueEntries(ledger, '2030-01-01T00:00:00.000Z')).toEqual([]);
     expect(await dueEntitiesOf(dueTable, key.deviceId)).toEqual([]);
   });
 
@@ -316,13 +325,13 @@ describe('TableCertificateLedger on Azurite', () => {
     await expect(ledger.write(loser, asRead)).rejects.toBeInstanceOf(WriteConflict);
 
     // The index may hold an extra entry (readers check the record), never miss the real one.
-    const due = await collect(ledger.dueBefore(T));
+    const due = await dueEntries(ledger, T);
     expect(due).toContainEqual({ ...key, renewalDueAt: '2026-11-28T00:00:00.000Z' });
     expect(due).not.toContainEqual({ ...key, renewalDueAt: '2026-11-24T00:00:00.000Z' });
     expect((await ledger.read(key))?.value.renewalDueAt).toBe('2026-11-28T00:00:00.000Z');
   });
 
-  it('reads only the due entries: with N devices not due and K due, dueBefore costs K entities and one query per shard', async () => {
+  it('reads only the due entries: with N devices not due and K due, actionsDueBefore costs K entities and one query per shard', async () => {
     const due = tableRequestLog();
     const { ledger } = aLedger({ due });
     const notDue = Array.from({ length: 60 }, (_, i) => ({
@@ -338,7 +347,7 @@ describe('TableCertificateLedger on Azurite', () => {
     );
     due.clear();
 
-    const answer = await collect(ledger.dueBefore(T));
+    const answer = await dueEntries(ledger, T);
 
     expect(answer.map((d) => d.deviceId).sort()).toEqual(dueSoon.map((d) => d.deviceId).sort());
     expect(due.entitiesReturned()).toBe(dueSoon.length);

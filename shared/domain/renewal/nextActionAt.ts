@@ -1,0 +1,40 @@
+import { DeviceRecord } from '../DeviceRecord';
+import { renewalOf } from './renewalTransitions';
+
+/**
+ * When certfleet next has something to do for a device: the key of the renewal index, so one
+ * range query ("action due before T") finds every device the sweep must look at, and nothing
+ * else. Undefined: nothing to do until an event arrives.
+ *
+ * - healthy: when renewal falls due;
+ * - due, retrying, unreachable: the next attempt;
+ * - requested: the deadline for the new certificate;
+ * - failed: the expiry, to record it;
+ * and never later than the certificate's expiry, which must be recorded when it passes.
+ */
+export function nextActionAt(record: DeviceRecord): string | undefined {
+  const current = record.current;
+  if (record.lifecycle !== 'active' || !current) return undefined;
+  const renewal = renewalOf(record);
+  let at: string | undefined;
+  switch (renewal.status) {
+    case 'healthy':
+      at = record.renewalDueAt;
+      break;
+    case 'due':
+    case 'retrying':
+    case 'unreachable':
+      at = renewal.nextAttemptAt;
+      break;
+    case 'requested':
+      at = renewal.deadline;
+      break;
+    case 'failed':
+      at = current.validUntil;
+      break;
+    case 'expired':
+      return undefined;
+  }
+  if (at === undefined || at > current.validUntil) return current.validUntil;
+  return at;
+}
