@@ -1,10 +1,10 @@
-import { AuditEntry } from '../domain/AuditEntry';
 import { Clock, isoUtc } from '../domain/Clock';
 import { DeviceKey, deviceKeyString } from '../domain/DeviceKey';
 import { DeviceRecord } from '../domain/DeviceRecord';
 import { LedgerEvent } from '../domain/LedgerEvent';
-import { LedgerOutcome, applyLedgerEvent } from '../domain/applyLedgerEvent';
-import { RenewalPolicy } from '../domain/RenewalPolicy';
+import { LedgerContext, LedgerOutcome, applyLedgerEvent } from '../domain/applyLedgerEvent';
+import { CohortPolicy, RenewalPolicy } from '../domain/RenewalPolicy';
+import { AuditOutbox, TouchedRecord } from './AuditOutbox';
 import { decodeIotHubMessage } from '../adapters/eventhub/decodeIotHubMessage';
 import { RawIotHubMessage } from '../adapters/eventhub/RawIotHubMessage';
 import { mapWithConcurrency } from './concurrency';
@@ -23,6 +23,9 @@ export interface IngestSettings {
   maxBodyBytes: number;
   maxPemBytes: number;
   renewalPolicy: RenewalPolicy;
+  cohortPolicies?: readonly CohortPolicy[];
+  /** Twin tag naming a device's cohort. */
+  cohortTag?: string;
 }
 
 export interface IngestDependencies {
@@ -32,6 +35,11 @@ export interface IngestDependencies {
   inspector: CertificateInspector;
   clock: Clock;
   settings: IngestSettings;
+  /**
+   * Called after the batch with devices whose pending renewal should be requested right away
+   * (they just connected). A failure here never fails the batch: the sweep asks them anyway.
+   */
+  askNow?: (devices: DeviceKey[]) => Promise<void>;
 }
 
 export interface IngestSummary {
@@ -63,12 +71,8 @@ interface Item {
   messageIndex: number;
 }
 
-interface DeviceResult {
-  key: DeviceKey;
-  record?: DeviceRecord;
-  etag?: string;
-  /** Pending audit entries found on the record before this batch touched it. */
-  inheritedAuditIds: Set<string>;
+interface DeviceResult extends TouchedRecord {
+  askNow: boolean;
 }
 
 const DEVICE_CONCURRENCY = 16;
@@ -88,7 +92,11 @@ const MAX_WRITE_ATTEMPTS = 8;
  * everything already applied is then recognised as a duplicate.
  */
 export class IngestIotHubEvents {
-  constructor(private readonly deps: IngestDependencies) {}
+  private readonly outbox: AuditOutbox;
+
+  constructor(private readonly deps: IngestDependencies) {
+    this.outbox = new AuditOutbox(deps.ledger, deps.audit);
+  }
 
   async ingest(messages: readonly RawIotHubMessage[]): Promise<IngestSummary> {
     const now = isoUtc(this.deps.clock.now());
@@ -141,10 +149,20 @@ export class IngestIotHubEvents {
         }
       },
     );
-    summary.auditWritten = await this.flushAudit(
-      results.filter((r): r is DeviceResult => r !== undefined),
-    );
+    const touched = results.filter((r): r is DeviceResult => r !== undefined);
+    summary.auditWritten = await this.outbox.flush(touched);
+    await this.askPendingRenewals(touched.filter((r) => r.askNow).map((r) => r.key));
     return summary;
+  }
+
+  /** Devices that just connected with a renewal pending are asked now, not at the next sweep. */
+  private async askPendingRenewals(devices: DeviceKey[]): Promise<void> {
+    if (devices.length === 0 || !this.deps.askNow) return;
+    try {
+      await this.deps.askNow(devices);
+    } catch {
+      // The renewal stays pending in the ledger; the next sweep asks.
+    }
   }
 
   /**
@@ -177,9 +195,10 @@ export class IngestIotHubEvents {
       rejection: { code: string; reason: string; hub?: string; deviceId?: string },
     ) => Promise<void>,
   ): Promise<DeviceResult> {
-    const ctx = {
+    const ctx: LedgerContext = {
       now,
       policy: this.deps.settings.renewalPolicy,
+      cohortPolicies: this.deps.settings.cohortPolicies ?? [],
       maxPemBytes: this.deps.settings.maxPemBytes,
     };
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
@@ -188,6 +207,7 @@ export class IngestIotHubEvents {
       const inheritedAuditIds = new Set(stored?.value.pendingAudit.map((e) => e.id) ?? []);
       let record = stored?.value;
       let changed = false;
+      let askNow = false;
       const outcomes: { item: Item; outcome: LedgerOutcome }[] = [];
       for (const item of items) {
         const outcome = applyLedgerEvent(record, item.event, ctx);
@@ -196,6 +216,7 @@ export class IngestIotHubEvents {
           record = outcome.record;
           changed = true;
         }
+        if (outcome.outcome === 'applied') askNow = outcome.askNow ?? false;
       }
       // Dead letters first: they are idempotent, and the record must not claim a version
       // whose rejected event was never kept.
@@ -220,49 +241,16 @@ export class IngestIotHubEvents {
       for (const { outcome } of outcomes) {
         if (outcome.outcome !== 'rejected') summary[outcome.outcome] += 1;
       }
-      return { key, inheritedAuditIds, ...(record ? { record } : {}), ...(etag ? { etag } : {}) };
+      return {
+        key,
+        inheritedAuditIds,
+        askNow,
+        ...(record ? { record } : {}),
+        ...(etag ? { etag } : {}),
+      };
     }
     throw new TransientFault(
       `ledger record ${deviceKeyString(key)} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`,
     );
-  }
-
-  /** Appends every pending audit entry of the touched records, then clears them (the outbox). */
-  private async flushAudit(results: DeviceResult[]): Promise<number> {
-    const fresh: AuditEntry[] = [];
-    const inherited: AuditEntry[] = [];
-    for (const result of results) {
-      for (const entry of result.record?.pendingAudit ?? []) {
-        (result.inheritedAuditIds.has(entry.id) ? inherited : fresh).push(entry);
-      }
-    }
-    if (fresh.length === 0 && inherited.length === 0) return 0;
-    // An entry inherited from an earlier invocation may have been written before it died.
-    if (inherited.length > 0)
-      await this.deps.audit.append(inherited, { mayAlreadyBeWritten: true });
-    if (fresh.length > 0) await this.deps.audit.append(fresh, { mayAlreadyBeWritten: false });
-    await mapWithConcurrency(results, DEVICE_CONCURRENCY, (result) => this.clearPending(result));
-    return fresh.length + inherited.length;
-  }
-
-  private async clearPending(result: DeviceResult): Promise<void> {
-    const written = new Set(result.record?.pendingAudit.map((e) => e.id) ?? []);
-    if (written.size === 0 || !result.record) return;
-    let current: { value: DeviceRecord; etag: string } | undefined =
-      result.etag !== undefined ? { value: result.record, etag: result.etag } : undefined;
-    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
-      current ??= await this.deps.ledger.read(result.key);
-      if (!current) return;
-      const remaining = current.value.pendingAudit.filter((e) => !written.has(e.id));
-      if (remaining.length === current.value.pendingAudit.length) return;
-      try {
-        await this.deps.ledger.write({ ...current.value, pendingAudit: remaining }, current);
-        return;
-      } catch (error) {
-        if (!(error instanceof WriteConflict)) throw error;
-        current = undefined;
-      }
-    }
-    // Left pending: the next event for this device (or the sweep) writes them, checked for duplicates.
   }
 }
