@@ -8,8 +8,9 @@ import { services } from '../shared/services';
  * go into the certificate ledger and the audit trail.
  *
  * The trigger checkpoints even when the function throws (AZURE-FACTS.md), so a bad message is
- * dead-lettered inside the use case and never thrown; only transient storage faults throw, and
- * the retry policy below redelivers the batch, which the ledger then recognises as duplicates.
+ * dead-lettered inside the use case and never thrown; only platform faults throw (storage down,
+ * or refusing us until an operator fixes permissions), and the retry policy below redelivers
+ * the batch until it goes through; the ledger recognises what was already applied.
  */
 export async function handleIotHubEvents(
   messages: unknown,
@@ -39,7 +40,9 @@ export const iotHubEventsTrigger: { name: string; options: EventHubFunctionOptio
     cardinality: 'many',
     retry: {
       strategy: 'exponentialBackoff',
-      maxRetryCount: 8,
+      // Indefinitely: only platform faults throw (bad events are dead-lettered), and a batch
+      // whose retries ran out would be checkpointed and lost.
+      maxRetryCount: -1,
       minimumInterval: { seconds: 5 },
       maximumInterval: { minutes: 5 },
     },

@@ -1,5 +1,6 @@
 import { app } from '@azure/functions';
 import { SettingsError, loadSettings } from '../shared/config/settings';
+import { services } from '../shared/services';
 
 /** Settings only the Functions host needs: the trigger's %…% binding expressions. */
 const TRIGGER_SETTINGS = ['CERTFLEET_EVENTHUB_NAME', 'CERTFLEET_EVENTHUB_CONSUMER_GROUP'];
@@ -13,4 +14,5 @@ app.hook.appStart(() => {
   if (missing.length > 0)
     throw new SettingsError(missing.map((name) => `${name}: required by the Event Hub trigger`));
   loadSettings(process.env);
+  services(); // builds every client now: a trust bundle or connection string that does not work stops start-up
 });

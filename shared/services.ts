@@ -22,12 +22,8 @@ export interface Services {
 }
 
 export function buildServices(settings: Settings, clock: Clock = systemClock): Services {
-  const clients = StorageClients.fromSettings(settings.storage);
   const prefix = settings.storagePrefix;
-  const ledger = new TableCertificateLedger(
-    clients.table(`${prefix}devices`),
-    clients.table(`${prefix}due`),
-  );
+  const { clients, ledger } = storage(settings);
   const audit = new BlobAuditTrail(clients.container(`${prefix}-audit`), settings.auditShards);
   const deadLetters = new BlobDeadLetters(clients.container(`${prefix}-deadletters`));
   const inspector = trustBundleInspector(settings.trustBundlePem);
@@ -45,6 +41,21 @@ export function buildServices(settings: Settings, clock: Clock = systemClock): S
     },
   });
   return { settings, storageDescription: clients.description, ledger, audit, deadLetters, ingest };
+}
+
+/** Storage clients from the settings; a connection string the SDKs refuse is a settings problem. */
+function storage(settings: Settings) {
+  try {
+    const clients = StorageClients.fromSettings(settings.storage);
+    const prefix = settings.storagePrefix;
+    const ledger = new TableCertificateLedger(
+      clients.table(`${prefix}devices`),
+      clients.table(`${prefix}due`),
+    );
+    return { clients, ledger };
+  } catch (error) {
+    throw new SettingsError([`FleetStorage: not usable (${(error as Error).message})`]);
+  }
 }
 
 /** A trust bundle that does not parse is a settings problem, named as such. */

@@ -14,6 +14,7 @@ import {
   CertificateInspector,
   CertificateLedger,
   DeadLetters,
+  StorageRejected,
   TransientFault,
   WriteConflict,
 } from './ports';
@@ -135,8 +136,11 @@ export class IngestIotHubEvents {
         try {
           return await this.applyToDevice(group.key, group.items, now, summary, deadLetter);
         } catch (error) {
-          if (error instanceof TransientFault) throw error;
-          // Not the platform's fault: keep the device's events as dead letters and go on.
+          // The platform's fault (storage down, or refusing us): fail the invocation, so the
+          // host retries and nothing is checkpointed away.
+          if (error instanceof TransientFault || error instanceof StorageRejected) throw error;
+          // The events' own problem (a record storage can never hold) or a bug: keep the
+          // device's events as dead letters, to replay once fixed, and go on.
           const reason = `ledger update failed: ${(error as Error).message}`;
           for (const item of group.items) {
             await deadLetter(item.messageIndex, {

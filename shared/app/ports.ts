@@ -92,6 +92,33 @@ export interface CertificateInspector {
 }
 
 /**
+ * Storage refused a request for a reason that is not the event's: missing permissions, a
+ * missing table or container, a wrong endpoint, a credential that cannot get a token. The
+ * operator must fix it; until then the invocation fails and the host keeps retrying, so no
+ * event is checkpointed and lost.
+ */
+export class StorageRejected extends Error {
+  readonly code = 'STORAGE_REJECTED';
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StorageRejected';
+  }
+}
+
+/** A record that storage can never hold (too large): the event that made it is dead-lettered. */
+export class RecordRejected extends Error {
+  readonly code = 'RECORD_REJECTED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordRejected';
+  }
+}
+
+/**
  * A storage fault worth retrying (throttling, timeouts, a service or network hiccup). Adapters
  * throw it; the Event Hubs trigger lets it fail the invocation so the host's retry policy
  * redelivers the batch. Any other error is the event's problem, not the platform's.

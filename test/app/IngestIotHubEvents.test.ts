@@ -1,7 +1,7 @@
 import { X509CertificateInspector } from '../../shared/adapters/x509/X509CertificateInspector';
 import { RawIotHubMessage } from '../../shared/adapters/eventhub/RawIotHubMessage';
 import { IngestIotHubEvents } from '../../shared/app/IngestIotHubEvents';
-import { TransientFault } from '../../shared/app/ports';
+import { RecordRejected, StorageRejected, TransientFault } from '../../shared/app/ports';
 import { ManualClock } from '../../shared/domain/Clock';
 import { DeviceRecord } from '../../shared/domain/DeviceRecord';
 import { DEFAULT_RENEWAL_POLICY } from '../../shared/domain/RenewalPolicy';
@@ -250,10 +250,10 @@ describe('IngestIotHubEvents', () => {
     expect(deadLetters.all()).toEqual([]);
   });
 
-  it("dead-letters a device's events when its update fails for good, and applies the rest of the batch", async () => {
+  it("dead-letters a device's events when storage can never hold its record, and applies the rest of the batch", async () => {
     const { ingest, ledger, audit, deadLetters } = aUseCase();
     ledger.beforeWrite = (record) => {
-      if (record.deviceId === METER) throw new Error('entity too large');
+      if (record.deviceId === METER) throw new RecordRejected('entity too large');
     };
 
     const summary = await ingest.ingest([
@@ -277,6 +277,21 @@ describe('IngestIotHubEvents', () => {
     expect(audit.all().map((r) => `${r.type} ${r.deviceId}`)).toEqual([
       `certificate.first-seen ${THERMOSTAT}`,
     ]);
+  });
+
+  it('fails the batch, dead-lettering nothing, when storage refuses certfleet itself (permissions, endpoint)', async () => {
+    const { ingest, ledger, deadLetters } = aUseCase();
+    ledger.beforeWrite = () => {
+      throw new StorageRejected(
+        'write ledger record: storage refused (403 AuthorizationPermissionMismatch)',
+        403,
+      );
+    };
+
+    await expect(ingest.ingest([firstReport(), meterReport()])).rejects.toBeInstanceOf(
+      StorageRejected,
+    );
+    expect(deadLetters.all()).toEqual([]);
   });
 
   it('writes no second audit record when a crash after the audit append is followed by redelivery', async () => {

@@ -1,7 +1,13 @@
 import { TableClient, TableEntityResult, odata } from '@azure/data-tables';
 import { DeviceKey } from '../../domain/DeviceKey';
 import { DeviceRecord } from '../../domain/DeviceRecord';
-import { ActionEntry, CertificateLedger, Versioned, WriteConflict } from '../../app/ports';
+import {
+  ActionEntry,
+  CertificateLedger,
+  RecordRejected,
+  Versioned,
+  WriteConflict,
+} from '../../app/ports';
 import { RenewalStatus } from '../../domain/renewal/RenewalState';
 import { nextActionAt } from '../../domain/renewal/nextActionAt';
 import { escapeKey, shardOf, unescapeKey } from './storageKeys';
@@ -216,7 +222,7 @@ function toEntity(record: DeviceRecord): DeviceEntity {
   const parts = chunkText(doc, DOC_CHUNK_CHARS);
   const chunks = parts.length;
   if (chunks > MAX_DOC_CHUNKS) {
-    throw new Error(
+    throw new RecordRejected(
       `ledger record for ${record.hub}/${record.deviceId} is ${doc.length} characters, too large for one entity`,
     );
   }

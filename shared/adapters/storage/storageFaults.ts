@@ -1,4 +1,4 @@
-import { TransientFault } from '../../app/ports';
+import { StorageRejected, TransientFault } from '../../app/ports';
 
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const TRANSIENT_NETWORK = new Set([
@@ -40,7 +40,12 @@ export function isTransientStorageError(error: unknown): boolean {
   return e.name === 'AbortError' || e.name === 'TimeoutError';
 }
 
-/** Runs a storage call; a transient failure becomes a `TransientFault`, anything else passes. */
+/**
+ * Runs a storage call. A transient failure becomes a `TransientFault`; any other answer from
+ * storage or the credential (403, 404 of a table, a bad endpoint, no token) a
+ * `StorageRejected`: both fail the invocation rather than blame the event. Anything else (our
+ * own errors thrown inside `call`) passes unchanged.
+ */
 export async function storageCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
@@ -50,8 +55,28 @@ export async function storageCall<T>(what: string, call: () => Promise<T>): Prom
         cause: error,
       });
     }
+    if (isStorageRefusal(error)) {
+      throw new StorageRejected(`${what}: storage refused (${describe(error)})`, statusOf(error), {
+        cause: error,
+      });
+    }
     throw error;
   }
+}
+
+const CREDENTIAL_ERRORS = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AuthenticationRequiredError',
+  'AggregateAuthenticationError',
+]);
+
+function isStorageRefusal(error: unknown): boolean {
+  const e = error as RestLikeError | undefined;
+  if (!e) return false;
+  return (
+    e.statusCode !== undefined || e.name === 'RestError' || CREDENTIAL_ERRORS.has(e.name ?? '')
+  );
 }
 
 function describe(error: unknown): string {

@@ -5,7 +5,7 @@ import {
   statusOf,
   storageCall,
 } from '../../../shared/adapters/storage/storageFaults';
-import { TransientFault } from '../../../shared/app/ports';
+import { StorageRejected, TransientFault } from '../../../shared/app/ports';
 
 function networkError(code: string): Error {
   return Object.assign(new Error(`connect ${code} 127.0.0.1:10000`), { code });
@@ -117,16 +117,42 @@ describe('storageCall', () => {
     expect((failure as TransientFault).cause).toBe(cause);
   });
 
-  it('passes any other failure through unchanged', async () => {
-    const conflict = new RestError('the condition specified was not met', {
-      statusCode: 412,
-      code: 'ConditionNotMet',
+  it.each([
+    [403, 'AuthorizationPermissionMismatch'],
+    [404, 'TableNotFound'],
+    [400, 'InvalidInput'],
+    [412, 'ConditionNotMet'],
+  ])(
+    'turns a storage refusal (%s %s) into StorageRejected, so the invocation fails instead of blaming the event',
+    async (statusCode, code) => {
+      const refusal = new RestError('refused', { statusCode, code });
+      const failure = await storageCall('write dev-1', async () => {
+        throw refusal;
+      }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(StorageRejected);
+      expect((failure as StorageRejected).status).toBe(statusCode);
+      expect((failure as StorageRejected).cause).toBe(refusal);
+    },
+  );
+
+  it('turns a credential that cannot get a token into StorageRejected', async () => {
+    const noToken = Object.assign(new Error('no managed identity endpoint'), {
+      name: 'CredentialUnavailableError',
     });
     await expect(
-      storageCall('write dev-1', async () => {
-        throw conflict;
+      storageCall('read dev-1', async () => {
+        throw noToken;
       }),
-    ).rejects.toBe(conflict);
+    ).rejects.toBeInstanceOf(StorageRejected);
+  });
+
+  it('passes our own errors through unchanged', async () => {
+    const ours = new TypeError('a bug of ours');
+    await expect(
+      storageCall('write dev-1', async () => {
+        throw ours;
+      }),
+    ).rejects.toBe(ours);
   });
 
   it('passes a failure that is not an Error through unchanged', async () => {

@@ -7,41 +7,46 @@ import {
 
 /** Every character IoT Hub allows in a device id besides letters and digits (AZURE-FACTS.md). */
 const IOT_HUB_SPECIALS = "-.+%_#*?!(),:=@$'";
-const KEY_ALPHABET = /^[A-Za-z0-9._%-]*$/;
+const KEY_ALPHABET = /^[A-Za-z0-9._-]*$/;
 
 describe('escapeKey', () => {
-  it('keeps letters, digits, dot, underscore and hyphen as they are', () => {
-    expect(escapeKey('Dev-01.site_A')).toBe('Dev-01.site_A');
+  it('keeps letters, digits, dot and hyphen as they are', () => {
+    expect(escapeKey('Dev-01.site-A')).toBe('Dev-01.site-A');
+  });
+
+  it('escapes the escape character itself, and never writes a % (Tables decode it twice)', () => {
+    expect(escapeKey('site_A')).toBe('site_5FA');
+    expect(escapeKey('100%')).toBe('100_25');
   });
 
   it.each([
-    ['+', '%2B'],
-    ['%', '%25'],
-    ['#', '%23'],
-    ['*', '%2A'],
-    ['?', '%3F'],
-    ['!', '%21'],
-    ['(', '%28'],
-    [')', '%29'],
-    [',', '%2C'],
-    [':', '%3A'],
-    ['=', '%3D'],
-    ['@', '%40'],
-    ['$', '%24'],
-    ["'", '%27'],
+    ['+', '_2B'],
+    ['%', '_25'],
+    ['#', '_23'],
+    ['*', '_2A'],
+    ['?', '_3F'],
+    ['!', '_21'],
+    ['(', '_28'],
+    [')', '_29'],
+    [',', '_2C'],
+    [':', '_3A'],
+    ['=', '_3D'],
+    ['@', '_40'],
+    ['$', '_24'],
+    ["'", '_27'],
   ])('escapes %j as %s', (character, escaped) => {
     expect(escapeKey(`a${character}b`)).toBe(`a${escaped}b`);
   });
 
   it('escapes characters Table keys and blob names forbid', () => {
-    expect(escapeKey('a/b\\c#d?e\tf~g')).toBe('a%2Fb%5Cc%23d%3Fe%09f%7Eg');
+    expect(escapeKey('a/b\\c#d?e\tf~g')).toBe('a_2Fb_5Cc_23d_3Fe_09f_7Eg');
   });
 
   it('escapes each UTF-8 byte of a character beyond ASCII', () => {
-    expect(escapeKey('café')).toBe('caf%C3%A9');
+    expect(escapeKey('café')).toBe('caf_C3_A9');
   });
 
-  it('only ever produces [A-Za-z0-9._%-], so never the ~ separator', () => {
+  it('only ever produces [A-Za-z0-9._-], so never the ~ separator', () => {
     const ids = [
       IOT_HUB_SPECIALS,
       `dev${IOT_HUB_SPECIALS}1`,
@@ -62,15 +67,15 @@ describe('escapeKey', () => {
       ...[...IOT_HUB_SPECIALS].map((c) => `dev${c}1`),
       ...[...IOT_HUB_SPECIALS].map((c) => `${c}${c}`),
       'dev%2B1',
-      '%25',
+      '_25',
       'x'.repeat(128),
     ];
     for (const id of ids) expect(unescapeKey(escapeKey(id))).toBe(id);
   });
 
   it('never gives two ids the same key, even ids that look escaped already', () => {
-    expect(escapeKey('dev%2B1')).not.toBe(escapeKey('dev+1'));
-    expect(escapeKey('a%25')).not.toBe(escapeKey('a%'));
+    expect(escapeKey('dev_2B1')).not.toBe(escapeKey('dev+1'));
+    expect(escapeKey('a_25')).not.toBe(escapeKey('a%'));
   });
 
   it('is injective over every id of up to three characters from a tricky alphabet', () => {
