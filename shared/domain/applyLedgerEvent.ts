@@ -70,10 +70,7 @@ function applyTwinReport(
 ): LedgerOutcome {
   const withCohort = applyCohort(existing, event, ctx);
   if (withCohort) return withCohort;
-  // A whole twin (replaceTwin) without the certificate says the device no longer reports one.
-  const removedByOmission =
-    !event.certificate.present && event.opType === 'replaceTwin' && existing?.current !== undefined;
-  if (!event.certificate.present && !event.privateKeyReported && !removedByOmission) {
+  if (!event.certificate.present && !event.privateKeyReported) {
     return { outcome: 'irrelevant', reason: 'the report does not touch the certificate' };
   }
   let record = existing ? clone(existing) : newDeviceRecord(event.hub, event.deviceId, ctx.now);
@@ -83,6 +80,13 @@ function applyTwinReport(
     }
     // A report after a deletion means the device exists again, even if its create event is late.
     record = reincarnate(record, event.occurredAt, ctx.now);
+  } else if (record.createdAt && event.occurredAt < record.createdAt) {
+    // From an earlier life of this device id (a replay of history): its $version counts from
+    // another start, so comparing it with this life's would roll the record back.
+    return {
+      outcome: 'stale',
+      reason: 'reported before this incarnation of the device was created',
+    };
   }
   const version = event.reportedVersion;
   if (version === undefined) {
@@ -117,8 +121,6 @@ function applyTwinReport(
   record.lastSeenAt = later(record.lastSeenAt, event.occurredAt);
   record.updatedAt = ctx.now;
   if (event.privateKeyReported) recordPrivateKeyLeak(record, event, ctx);
-  if (removedByOmission)
-    return { outcome: 'applied', record: removeCertificate(record, event, ctx) };
   if (!event.certificate.present) return { outcome: 'applied', record };
 
   const value = event.certificate.value;
@@ -481,6 +483,10 @@ function applyConnection(
     event.occurredAt <= existing.deletedAt
   ) {
     return { outcome: 'stale', reason: 'connection change from before the device was deleted' };
+  }
+  if (existing?.lifecycle === 'deleted' && !event.connected) {
+    // A deleted device's last disconnect trails its deletion: it does not bring the device back.
+    return { outcome: 'stale', reason: 'a deleted device disconnecting' };
   }
   let record = existing ? clone(existing) : newDeviceRecord(event.hub, event.deviceId, ctx.now);
   if (record.lifecycle === 'deleted') record = reincarnate(record, event.occurredAt, ctx.now);

@@ -1050,13 +1050,34 @@ describe('applyLedgerEvent, edge cases of ordering and evidence', () => {
     expect(record.current?.validUntil).toBe(RENEWED.validUntil);
   });
 
-  it('records the removal when a whole twin (replaceTwin) no longer holds the certificate', () => {
+  it('leaves the certificate alone when a replaceTwin body has no certificate (Replace Twin changes only tags and desired properties)', () => {
     const before = given(patch(2, aCertificate()));
-    const removal = { ...replace(3, null), certificate: { present: false as const } };
-    const record = appliedRecord(apply(before, removal));
+    const replaced = { ...replace(3, null), certificate: { present: false as const } };
 
-    expect(record.current).toBeUndefined();
-    expect(auditTypes(record)).toEqual(['certificate.removed']);
+    expect(apply(before, replaced).outcome).toBe('irrelevant');
+  });
+
+  it('ignores a replayed report from an earlier life of the device id, whatever its $version', () => {
+    const before = given(
+      created(),
+      patch(40, aCertificate()),
+      deleted(AT.deleted),
+      created(AT.recreated),
+      patch(3, aRenewal(), { occurredAt: AT.afterRecreation }),
+    );
+    const replayed = patch(40, aCertificate(), { occurredAt: AT.firstReport });
+
+    expect(apply(before, replayed).outcome).toBe('stale');
+  });
+
+  it('does not bring a deleted device back on its trailing disconnect, but does on a connect', () => {
+    const before = given(created(), patch(2, aCertificate()), deleted(AT.deleted));
+    const later = new Date(Date.parse(AT.deleted) + 50).toISOString();
+
+    expect(apply(before, disconnected('00000001', later)).outcome).toBe('stale');
+    expect(appliedRecord(apply(before, connected('00000002', AT.recreated))).lifecycle).toBe(
+      'active',
+    );
   });
 
   it('leaves the certificate alone when an updateTwin patch does not mention it', () => {

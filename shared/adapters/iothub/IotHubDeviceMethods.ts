@@ -115,7 +115,7 @@ export class IotHubDeviceMethods implements DeviceMethods {
           responseTimeoutInSeconds: this.settings.responseTimeoutSeconds,
           connectTimeoutInSeconds: this.settings.connectTimeoutSeconds,
         }),
-        // IoT Hub does not redirect; following one would hand the token to another host.
+        // IoT Hub is not known to redirect; following one would hand the token to another host.
         redirect: 'manual',
         signal: AbortSignal.timeout(this.settings.requestTimeoutMs),
       });

@@ -1,14 +1,14 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { DeadLetter, DeadLetters } from '../../app/ports';
-import { datePath } from './storageKeys';
+import { datePath, escapeKey } from './storageKeys';
 import { retryableOnce } from './retryableOnce';
 import { storageCall } from './storageFaults';
 
 /**
- * Dead letters: one JSON blob per rejected message, `YYYY/MM/DD/<id>.json` by the date it was
- * received, with the reason and the message (private keys already redacted). The id is a hash
- * of the message, so a redelivery the same day overwrites rather than adds. Blob index tags
- * carry the code, to find every dead letter of one kind.
+ * Dead letters: one JSON blob per rejected message, `YYYY/MM/DD/<code>/<id>.json` by the date
+ * it was received and the kind of problem, with the reason and the message (private keys
+ * already redacted). The id is a hash of the message, so a redelivery the same day overwrites
+ * rather than adds. (Not blob index tags: writing them needs Storage Blob Data Owner.)
  */
 export class BlobDeadLetters implements DeadLetters {
   private readonly ensureContainer = retryableOnce(() =>
@@ -23,12 +23,11 @@ export class BlobDeadLetters implements DeadLetters {
     await this.ensureContainer();
     const body = JSON.stringify(letter, null, 2);
     const blob = this.container.getBlockBlobClient(
-      `${datePath(letter.receivedAt)}/${letter.id}.json`,
+      `${datePath(letter.receivedAt)}/${escapeKey(letter.code)}/${letter.id}.json`,
     );
     await storageCall('write dead letter', () =>
       blob.upload(body, Buffer.byteLength(body), {
         blobHTTPHeaders: { blobContentType: 'application/json' },
-        tags: { code: letter.code },
       }),
     );
   }

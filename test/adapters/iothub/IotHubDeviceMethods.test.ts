@@ -3,7 +3,11 @@ import { AddressInfo } from 'node:net';
 import { AccessToken, TokenCredential } from '@azure/identity';
 import { IotHubDeviceMethods } from '../../../shared/adapters/iothub/IotHubDeviceMethods';
 import { parseSasToken } from '../../../shared/adapters/iothub/iotHubConnection';
-import { IotHubSettings, loadIotHubSettings } from '../../../shared/config/iotHubSettings';
+import {
+  IotHubSettings,
+  LOCAL_DEVELOPMENT_POLICY,
+  loadIotHubSettings,
+} from '../../../shared/config/iotHubSettings';
 import { HOUR_MS, MINUTE_MS, ManualClock } from '../../../shared/domain/Clock';
 import { RenewalRequest } from '../../../shared/domain/renewal/MethodOutcome';
 import { StandInAnswer, StandInIotHub } from '../../../shared/local/StandInIotHub';
@@ -179,6 +183,28 @@ describe('IotHubDeviceMethods against the stand-in IoT Hub', () => {
       reason: 'no connection configured for hub hub-z',
     });
     expect(hub.calls).toHaveLength(0);
+  });
+});
+
+describe('IotHubDeviceMethods with only CERTFLEET_IOTHUB_ENDPOINT set (local runs)', () => {
+  const hub = new StandInIotHub(() => ({ device: { status: 200 } }), {
+    sharedAccessKeys: { [LOCAL_DEVELOPMENT_POLICY.keyName]: LOCAL_DEVELOPMENT_POLICY.key },
+  });
+  afterAll(() => hub.stop());
+
+  it('reaches any hub at the endpoint, signed with the local development policy', async () => {
+    const { url } = await hub.start();
+    const methods = IotHubDeviceMethods.fromSettings(
+      settingsOf({ CERTFLEET_IOTHUB_ENDPOINT: url }),
+    );
+    await expect(
+      methods.requestRenewal({ hub: 'sim-hub-7', deviceId: 'd1' }, request),
+    ).resolves.toMatchObject({ kind: 'accepted' });
+    expect(hub.calls[0]).toMatchObject({ hub: 'sim-hub-7', status: 200 });
+    expect(parseSasToken(hub.calls[0]?.authorization ?? '')).toMatchObject({
+      sr: 'sim-hub-7.azure-devices.net',
+      skn: 'certfleet-local',
+    });
   });
 });
 

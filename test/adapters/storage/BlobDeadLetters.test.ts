@@ -60,14 +60,14 @@ describe('BlobDeadLetters on Azurite', () => {
     expect(listed).toEqual(expect.arrayContaining([notJson, unknownSource]));
   });
 
-  it('files each letter under the date it was received, tagged with its code', async () => {
+  it('files each letter under the date it was received and its code, without index tags', async () => {
     const { deadLetters, container } = someDeadLetters();
     const letter = aDeadLetter({ receivedAt: '2026-11-23T23:59:59.999Z' });
 
     await deadLetters.put(letter);
 
     expect(await blobsIn(container)).toEqual([
-      { name: `2026/11/23/${letter.id}.json`, tags: { code: 'body-not-json' } },
+      { name: `2026/11/23/body-not-json/${letter.id}.json`, tags: {} },
     ]);
   });
 
@@ -78,7 +78,9 @@ describe('BlobDeadLetters on Azurite', () => {
     await deadLetters.put(letter);
     await deadLetters.put({ ...letter });
 
-    expect((await blobsIn(container)).map((b) => b.name)).toEqual([`2026/11/23/${letter.id}.json`]);
+    expect((await blobsIn(container)).map((b) => b.name)).toEqual([
+      `2026/11/23/body-not-json/${letter.id}.json`,
+    ]);
     expect(await collect(deadLetters.list())).toEqual([letter]);
   });
 
