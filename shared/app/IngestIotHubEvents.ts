@@ -5,7 +5,7 @@ import { LedgerEvent } from '../domain/LedgerEvent';
 import { LedgerContext, LedgerOutcome, applyLedgerEvent } from '../domain/applyLedgerEvent';
 import { CohortPolicy, RenewalPolicy } from '../domain/RenewalPolicy';
 import { AuditOutbox, TouchedRecord } from './AuditOutbox';
-import { decodeIotHubMessage } from '../adapters/eventhub/decodeIotHubMessage';
+import { DecodeResult, decodeIotHubMessage } from '../adapters/eventhub/decodeIotHubMessage';
 import { RawIotHubMessage } from '../adapters/eventhub/RawIotHubMessage';
 import { mapWithConcurrency } from './concurrency';
 import { deadLetterOf } from './deadLetterOf';
@@ -52,6 +52,19 @@ export interface IngestSummary {
   ignored: number;
   deadLettered: number;
   auditWritten: number;
+}
+
+/** A decoder failure is the message's problem: it becomes a dead letter, never a failed batch. */
+function safely(decode: () => DecodeResult): DecodeResult {
+  try {
+    return decode();
+  } catch (error) {
+    return {
+      ok: false,
+      code: 'malformed-body',
+      reason: `could not be decoded (${(error as Error).name})`,
+    };
+  }
 }
 
 export function emptyIngestSummary(): IngestSummary {
@@ -115,7 +128,7 @@ export class IngestIotHubEvents {
 
     const groups = new Map<string, { key: DeviceKey; items: Item[] }>();
     for (const [index, message] of messages.entries()) {
-      const decoded = decodeIotHubMessage(message, this.deps.settings);
+      const decoded = safely(() => decodeIotHubMessage(message, this.deps.settings));
       if (!decoded.ok) {
         await deadLetter(index, decoded);
         continue;

@@ -4,6 +4,7 @@ import { InvocationContext } from '@azure/functions';
 import { handleIotHubEvents } from '../../functions/iotHubEvents';
 import { triggerBatchFromMessages } from '../adapters/eventhub/triggerBatch';
 import { RawIotHubMessage } from '../adapters/eventhub/RawIotHubMessage';
+import { jsonErrorPosition } from '../adapters/eventhub/decodeIotHubMessage';
 import { deadLetterOf } from '../app/deadLetterOf';
 import { IngestSummary, emptyIngestSummary } from '../app/IngestIotHubEvents';
 import { DeadLetters } from '../app/ports';
@@ -67,7 +68,8 @@ function parseLine(line: string): RawIotHubMessage | { problem: string } {
   try {
     value = JSON.parse(line);
   } catch (error) {
-    return { problem: `not JSON (${(error as Error).message})` };
+    // The position only: the parser's message quotes the line, which could hold key material.
+    return { problem: `not JSON (${jsonErrorPosition(error as Error)})` };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { problem: 'not an object with body, properties and systemProperties' };

@@ -27,16 +27,25 @@ export interface RedactionResult<T> {
   found: boolean;
 }
 
-/** Deep copy of a JSON value with every private key block and key-bearing property redacted. */
+/** JSON nested deeper than this is not a twin (IoT Hub allows 10 levels): it is cut, not walked. */
+export const MAX_JSON_DEPTH = 64;
+export const TOO_DEEP = `[REMOVED: nested deeper than ${MAX_JSON_DEPTH} levels]`;
+
+/**
+ * Deep copy of a JSON value with every private key block and key-bearing property redacted.
+ * Anything nested deeper than MAX_JSON_DEPTH is replaced, so hostile input cannot exhaust the
+ * stack (and what is not read cannot leak).
+ */
 export function redactPrivateKeys<T>(value: T): RedactionResult<T> {
   let found = false;
-  const walk = (node: unknown): unknown => {
+  const walk = (node: unknown, depth = 0): unknown => {
+    if (depth > MAX_JSON_DEPTH && node !== null && typeof node === 'object') return TOO_DEEP;
     if (typeof node === 'string') {
       if (!containsPrivateKeyBlock(node)) return node;
       found = true;
       return redactPrivateKeyBlocks(node);
     }
-    if (Array.isArray(node)) return node.map(walk);
+    if (Array.isArray(node)) return node.map((child) => walk(child, depth + 1));
     if (node !== null && typeof node === 'object') {
       const out: Record<string, unknown> = {};
       for (const [name, child] of Object.entries(node as Record<string, unknown>)) {
@@ -44,7 +53,7 @@ export function redactPrivateKeys<T>(value: T): RedactionResult<T> {
           found = true;
           out[name] = REDACTED;
         } else {
-          out[name] = walk(child);
+          out[name] = walk(child, depth + 1);
         }
       }
       return out;

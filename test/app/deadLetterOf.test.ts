@@ -236,3 +236,18 @@ describe('deadLetterOf', () => {
     });
   });
 });
+
+describe('deadLetterOf on hostile input', () => {
+  it('keeps a dead letter of a body nested 60,000 levels deep, cut where it is too deep', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 60_000; i += 1) deep = [deep];
+    const letter = deadLetterOf(
+      { body: { properties: { reported: { x: deep } } }, properties: {}, systemProperties: {} },
+      { code: 'malformed-body', reason: 'too deep' },
+      '2026-11-23T12:00:00.000Z',
+    );
+
+    expect(JSON.stringify(letter.message)).toContain('[REMOVED: nested deeper than 64 levels]');
+    expect(letter.id).toMatch(/^[0-9a-f]{40}$/);
+  });
+});

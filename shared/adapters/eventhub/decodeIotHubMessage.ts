@@ -1,7 +1,7 @@
 import { isoUtc, parseIsoInstant } from '../../domain/Clock';
 import { normalizeHubName } from '../../domain/DeviceKey';
 import { LedgerEvent, TwinReportEvent } from '../../domain/LedgerEvent';
-import { redactPrivateKeys } from '../../domain/PrivateKeyMaterial';
+import { MAX_JSON_DEPTH, redactPrivateKeys } from '../../domain/PrivateKeyMaterial';
 import { RawIotHubMessage } from './RawIotHubMessage';
 
 /**
@@ -98,6 +98,14 @@ export function decodeIotHubMessage(
 
   const body = parseBody(message.body, options.maxBodyBytes);
   if (!body.ok) return { ok: false, code: body.code, reason: body.reason, ...who };
+  if (nestedDeeperThan(body.value, MAX_JSON_DEPTH)) {
+    return {
+      ok: false,
+      code: 'malformed-body',
+      reason: `body is nested deeper than ${MAX_JSON_DEPTH} levels`,
+      ...who,
+    };
+  }
   const base = { hub, deviceId, occurredAt, opType };
 
   switch (opType) {
@@ -250,7 +258,20 @@ function parseBody(
   }
 }
 
-function jsonErrorPosition(error: Error): string {
+/** Iterative, so hostile nesting cannot exhaust the stack here either. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: { node: unknown; depth: number }[] = [{ node: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node as object))
+      stack.push({ node: child, depth: depth + 1 });
+  }
+  return false;
+}
+
+export function jsonErrorPosition(error: Error): string {
   const position = /position (\d+)/.exec(error.message);
   if (position) return `syntax error at position ${position[1]}`;
   return /end of (JSON )?input/i.test(error.message) ? 'unexpected end of input' : 'syntax error';

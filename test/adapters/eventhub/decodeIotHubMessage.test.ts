@@ -884,3 +884,16 @@ describe('decodeIotHubMessage', () => {
     expect(decode(broken)).toMatchObject({ ok: false, code: 'unknown-source' });
   });
 });
+
+describe('decodeIotHubMessage on hostile input', () => {
+  it('rejects a body nested far deeper than any twin, without exhausting the stack', () => {
+    const deep = `{"properties":{"reported":{"x":${'['.repeat(60_000)}${']'.repeat(60_000)}}}}`;
+    const result = decodeIotHubMessage({ ...twinUpdated(ORIGIN, 4, {}), body: deep }, OPTIONS);
+
+    expect(result).toMatchObject({
+      ok: false,
+      code: 'malformed-body',
+      reason: 'body is nested deeper than 64 levels',
+    });
+  });
+});
