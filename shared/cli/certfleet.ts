@@ -62,8 +62,11 @@ export function buildProgram(): Command {
     .option('--json', 'print the record as JSON')
     .action(async (deviceId: string, opts: { hub?: string; json?: boolean }) => {
       const s = connect();
-      let records = await s.ledger.findByDeviceId(deviceId);
-      if (opts.hub) records = records.filter((r) => r.hub === normalizeHubName(opts.hub ?? ''));
+      const records = opts.hub
+        ? [(await s.ledger.read({ hub: normalizeHubName(opts.hub), deviceId }))?.value].filter(
+            (r) => r !== undefined,
+          )
+        : await s.ledger.findByDeviceId(deviceId);
       if (records.length === 0)
         throw new NotFound(
           `device ${deviceId}${opts.hub ? ` in hub ${opts.hub}` : ''} is not in the ledger`,

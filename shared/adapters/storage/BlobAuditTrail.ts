@@ -40,9 +40,30 @@ export class BlobAuditTrail implements AuditTrail {
     private readonly shards: number,
   ) {}
 
+  /** Current segment per shard-day, learnt from the container once per process. */
+  private readonly segments = new Map<string, number>();
+
+  /** The shard-day's first blob; later segments are `shard-NN.1.jsonl`, `shard-NN.2.jsonl`… */
   blobNameFor(entry: Pick<AuditEntry, 'hub' | 'deviceId' | 'occurredAt'>): string {
+    return segmentName(this.shardDayOf(entry), 0);
+  }
+
+  private shardDayOf(entry: Pick<AuditEntry, 'hub' | 'deviceId' | 'occurredAt'>): string {
     const shard = String(shardOf(entry.hub, entry.deviceId, this.shards)).padStart(2, '0');
-    return `${datePath(entry.occurredAt)}/shard-${shard}.jsonl`;
+    return `${datePath(entry.occurredAt)}/shard-${shard}`;
+  }
+
+  private async currentSegment(shardDay: string): Promise<number> {
+    const known = this.segments.get(shardDay);
+    if (known !== undefined) return known;
+    let highest = 0;
+    await storageCall('list audit segments', async () => {
+      for await (const item of this.container.listBlobsFlat({ prefix: shardDay })) {
+        highest = Math.max(highest, segmentOf(shardDay, item.name) ?? 0);
+      }
+    });
+    this.segments.set(shardDay, highest);
+    return highest;
   }
 
   async append(
@@ -51,29 +72,32 @@ export class BlobAuditTrail implements AuditTrail {
   ): Promise<void> {
     if (entries.length === 0) return;
     await this.ensureContainer();
-    const byBlob = new Map<string, AuditEntry[]>();
+    const byShardDay = new Map<string, AuditEntry[]>();
     for (const entry of entries) {
-      const name = this.blobNameFor(entry);
-      byBlob.set(name, [...(byBlob.get(name) ?? []), entry]);
+      const shardDay = this.shardDayOf(entry);
+      byShardDay.set(shardDay, [...(byShardDay.get(shardDay) ?? []), entry]);
     }
-    await mapWithConcurrency([...byBlob.entries()], 8, async ([name, blobEntries]) => {
-      const blob = this.container.getAppendBlobClient(name);
-      let pending = uniqueById(blobEntries);
+    await mapWithConcurrency([...byShardDay.entries()], 8, async ([shardDay, shardEntries]) => {
+      let pending = uniqueById(shardEntries);
       if (options.mayAlreadyBeWritten) {
-        const written = await this.idsIn(blob);
+        const written = await this.idsInShardDay(shardDay);
         pending = pending.filter((e) => !written.has(e.id));
       }
-      for (const chunk of chunksBySize(pending)) await this.appendChunk(name, blob, chunk);
+      for (const chunk of chunksBySize(pending)) await this.appendChunk(shardDay, chunk);
     });
   }
 
-  private async appendChunk(
-    name: string,
-    blob: AppendBlobClient,
-    entries: AuditEntry[],
-  ): Promise<void> {
+  private async appendChunk(shardDay: string, chunk: AuditEntry[]): Promise<void> {
+    let entries = chunk;
     for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt += 1) {
-      const { length, head } = await this.tail(name, blob);
+      const segment = await this.currentSegment(shardDay);
+      const name = segmentName(shardDay, segment);
+      const blob = this.container.getAppendBlobClient(name);
+      const { length, head, recentIds } = await this.tail(name, blob);
+      // Another instance may have just written the same entries (two instances on one
+      // partition during a lease handover): what the tail already holds is written.
+      entries = entries.filter((e) => !recentIds.has(e.id));
+      if (entries.length === 0) return;
       const lines = chainEntries(head, entries)
         .map((r) => `${JSON.stringify(r)}\n`)
         .join('');
@@ -85,9 +109,15 @@ export class BlobAuditTrail implements AuditTrail {
         } catch (error) {
           if (statusOf(error) === 412 || codeOf(error) === 'AppendPositionConditionNotMet')
             return false;
+          if (codeOf(error) === 'BlockCountExceedsLimit') return 'full' as const;
           throw error;
         }
       });
+      if (appended === 'full') {
+        // An append blob holds 50,000 blocks: the chain goes on in the shard-day's next segment.
+        this.segments.set(shardDay, segment + 1);
+        continue;
+      }
       if (appended) return;
       // The position moved. If the service took this very block and its answer was lost (the
       // SDK then retried and found the blob longer), our bytes sit at our position: written.
@@ -99,7 +129,7 @@ export class BlobAuditTrail implements AuditTrail {
       );
     }
     // Contention passes: let the host's retry redeliver the batch.
-    throw new TransientFault(`audit blob ${name}: too many concurrent appenders`);
+    throw new TransientFault(`audit blobs ${shardDay}: too many concurrent appenders`);
   }
 
   /** Whether the blob holds exactly `body` at `offset`. */
@@ -116,7 +146,7 @@ export class BlobAuditTrail implements AuditTrail {
   private async tail(
     name: string,
     blob: AppendBlobClient,
-  ): Promise<{ length: number; head: ChainHead }> {
+  ): Promise<{ length: number; head: ChainHead; recentIds: Set<string> }> {
     return storageCall('read audit tail', async () => {
       let length: number;
       try {
@@ -133,20 +163,29 @@ export class BlobAuditTrail implements AuditTrail {
         }
         length = (await blob.getProperties()).contentLength ?? 0;
       }
-      if (length === 0) return { length, head: genesisHead(name) };
+      if (length === 0) return { length, head: genesisHead(name), recentIds: new Set<string>() };
       const offset = Math.max(0, length - TAIL_BYTES);
       const text = (await blob.downloadToBuffer(offset, length - offset)).toString('utf8');
       const lines = text.split('\n').filter((l) => l.trim() !== '');
+      if (offset > 0) lines.shift(); // the window starts inside a line
       const last = lines[lines.length - 1];
       if (!last) throw new Error(`audit blob ${name} ends without a record`);
       const record = JSON.parse(last) as ChainedAuditRecord;
-      return { length, head: { seq: record.seq, hash: record.hash } };
+      const recentIds = new Set(lines.map((l) => (JSON.parse(l) as AuditEntry).id));
+      return { length, head: { seq: record.seq, hash: record.hash }, recentIds };
     });
   }
 
-  private async idsIn(blob: AppendBlobClient): Promise<Set<string>> {
-    const lines = await this.lines(blob);
-    return new Set(lines.map((l) => (JSON.parse(l) as AuditEntry).id));
+  private async idsInShardDay(shardDay: string): Promise<Set<string>> {
+    const ids = new Set<string>();
+    const last = await this.currentSegment(shardDay);
+    for (let segment = 0; segment <= last; segment += 1) {
+      const lines = await this.lines(
+        this.container.getAppendBlobClient(segmentName(shardDay, segment)),
+      );
+      for (const line of lines) ids.add((JSON.parse(line) as AuditEntry).id);
+    }
+    return ids;
   }
 
   private async lines(blob: AppendBlobClient): Promise<string[]> {
@@ -185,6 +224,17 @@ export class BlobAuditTrail implements AuditTrail {
       }
     }
   }
+}
+
+function segmentName(shardDay: string, segment: number): string {
+  return segment === 0 ? `${shardDay}.jsonl` : `${shardDay}.${segment}.jsonl`;
+}
+
+function segmentOf(shardDay: string, name: string): number | undefined {
+  if (name === `${shardDay}.jsonl`) return 0;
+  if (!name.startsWith(`${shardDay}.`) || !name.endsWith('.jsonl')) return undefined;
+  const middle = name.slice(shardDay.length + 1, -'.jsonl'.length);
+  return /^\d+$/.test(middle) ? Number(middle) : undefined;
 }
 
 function uniqueById(entries: AuditEntry[]): AuditEntry[] {

@@ -260,3 +260,69 @@ describe('BlobAuditTrail on Azurite', () => {
     expect((await trail.verifyDate('2026-11-22')).blobs).toEqual([]);
   });
 });
+
+describe('BlobAuditTrail at the edges of append blobs', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('writes an entry once when two instances append it as fresh (a lease handover)', async () => {
+    const { trail, container } = aTrail();
+    const other = new BlobAuditTrail(containerClient(container), 1);
+    const entry = anEntry({ id: 'audit-handover' });
+
+    await trail.append([entry], { mayAlreadyBeWritten: false });
+    await other.append([entry, anEntry({ id: 'audit-next' })], { mayAlreadyBeWritten: false });
+
+    const ids = (await collect(trail.readDate(DAY))).map((e) => e.id);
+    expect(ids).toEqual(['audit-handover', 'audit-next']);
+  });
+
+  it('goes on in a new segment, its chain verified, when a blob has taken its 50,000 blocks', async () => {
+    const { trail, container } = aTrail();
+    await trail.append([anEntry({ id: 'audit-1' })], { mayAlreadyBeWritten: false });
+    const { AppendBlobClient, RestError } = await import('@azure/storage-blob');
+    const real = AppendBlobClient.prototype.appendBlock;
+    jest.spyOn(AppendBlobClient.prototype, 'appendBlock').mockImplementation(function (
+      this: InstanceType<typeof AppendBlobClient>,
+      ...args: Parameters<typeof real>
+    ) {
+      if (this.name.endsWith('shard-00.jsonl')) {
+        return Promise.reject(
+          new RestError(
+            'The committed block count cannot exceed the maximum limit of 50,000 blocks.',
+            {
+              statusCode: 409,
+              code: 'BlockCountExceedsLimit',
+            },
+          ),
+        );
+      }
+      return real.apply(this, args);
+    });
+
+    await trail.append([anEntry({ id: 'audit-2' }), anEntry({ id: 'audit-3' })], {
+      mayAlreadyBeWritten: false,
+    });
+
+    expect((await blobNames(container)).sort()).toEqual([
+      '2026/11/23/shard-00.1.jsonl',
+      '2026/11/23/shard-00.jsonl',
+    ]);
+    const verification = await trail.verifyDate(DAY);
+    expect(verification.blobs.map((b) => [b.name, b.result.ok, b.result.records])).toEqual([
+      ['2026/11/23/shard-00.1.jsonl', true, 2],
+      ['2026/11/23/shard-00.jsonl', true, 1],
+    ]);
+    // A new process finds the newest segment and its entries when checking for duplicates.
+    jest.restoreAllMocks();
+    const restarted = new BlobAuditTrail(containerClient(container), 1);
+    await restarted.append([anEntry({ id: 'audit-3' }), anEntry({ id: 'audit-4' })], {
+      mayAlreadyBeWritten: true,
+    });
+    expect((await collect(restarted.readDate(DAY))).map((e) => e.id).sort()).toEqual([
+      'audit-1',
+      'audit-2',
+      'audit-3',
+      'audit-4',
+    ]);
+  });
+});
