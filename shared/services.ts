@@ -1,5 +1,10 @@
 import { IngestIotHubEvents } from './app/IngestIotHubEvents';
-import { AuditTrail, CertificateLedger, DeadLetters } from './app/ports';
+import { RenewDevices } from './app/RenewDevices';
+import { AuditTrail, CertificateLedger, DeadLetters, DeviceMethods } from './app/ports';
+import { IotHubDeviceMethods } from './adapters/iothub/IotHubDeviceMethods';
+import { TablePacingStore } from './adapters/storage/TablePacingStore';
+import { IotHubSettings } from './config/iotHubSettings';
+import { DEFAULT_PACING_POLICY } from './domain/renewal/Pacing';
 import { BlobAuditTrail } from './adapters/storage/BlobAuditTrail';
 import { BlobDeadLetters } from './adapters/storage/BlobDeadLetters';
 import { StorageClients } from './adapters/storage/StorageClients';
@@ -19,14 +24,48 @@ export interface Services {
   audit: AuditTrail;
   deadLetters: DeadLetters;
   ingest: IngestIotHubEvents;
+  renewals: RenewDevices;
 }
 
-export function buildServices(settings: Settings, clock: Clock = systemClock): Services {
+export interface ServiceOverrides {
+  clock?: Clock;
+  /** How the renewal sweep waits between paced calls; a simulation moves its clock instead. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Direct methods through something else than the configured IoT Hub (a simulated fleet). */
+  methods?: DeviceMethods;
+  /** IoT Hub settings, when not read from the same environment as `settings`. */
+  iotHub?: IotHubSettings;
+}
+
+export function buildServices(
+  settings: Settings,
+  overrides: ServiceOverrides | Clock = {},
+): Services {
+  const o: ServiceOverrides = 'now' in overrides ? { clock: overrides } : overrides;
+  const clock = o.clock ?? systemClock;
   const prefix = settings.storagePrefix;
   const { clients, ledger } = storage(settings);
   const audit = new BlobAuditTrail(clients.container(`${prefix}-audit`), settings.auditShards);
   const deadLetters = new BlobDeadLetters(clients.container(`${prefix}-deadletters`));
   const inspector = trustBundleInspector(settings.trustBundlePem);
+  const iotHub = o.iotHub ?? settings.iotHub;
+  const methods =
+    o.methods ?? (iotHub ? IotHubDeviceMethods.fromSettings(iotHub, () => clock.now()) : undefined);
+  const renewals = new RenewDevices({
+    ledger,
+    audit,
+    pacing: new TablePacingStore(clients.table(`${prefix}state`)),
+    ...(methods ? { methods } : {}),
+    clock,
+    sleep: o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    settings: {
+      methodCallsPerSecond: settings.renewal.methodCallsPerSecond,
+      horizonMs: settings.renewal.horizonMs,
+      maxConcurrentCalls: 32,
+      timing: settings.renewal.timing,
+      pacing: { ...DEFAULT_PACING_POLICY, renewalsPerMinute: settings.renewal.renewalsPerMinute },
+    },
+  });
   const ingest = new IngestIotHubEvents({
     ledger,
     audit,
@@ -38,9 +77,22 @@ export function buildServices(settings: Settings, clock: Clock = systemClock): S
       maxBodyBytes: settings.maxBodyBytes,
       maxPemBytes: settings.maxPemBytes,
       renewalPolicy: settings.renewalPolicy,
+      cohortPolicies: settings.renewal.cohortPolicies,
+      cohortTag: settings.renewal.cohortTag,
+    },
+    askNow: async (devices) => {
+      await renewals.askNow(devices, 'device-connected');
     },
   });
-  return { settings, storageDescription: clients.description, ledger, audit, deadLetters, ingest };
+  return {
+    settings,
+    storageDescription: clients.description,
+    ledger,
+    audit,
+    deadLetters,
+    ingest,
+    renewals,
+  };
 }
 
 /** Storage clients from the settings; a connection string the SDKs refuse is a settings problem. */

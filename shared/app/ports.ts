@@ -5,6 +5,7 @@ import { DeviceKey } from '../domain/DeviceKey';
 import { DeviceRecord } from '../domain/DeviceRecord';
 import { MethodOutcome, RenewalRequest } from '../domain/renewal/MethodOutcome';
 import { RenewalStatus } from '../domain/renewal/RenewalState';
+import { PacingState } from '../domain/renewal/Pacing';
 
 /**
  * The ports the use cases need, shaped to certfleet's needs rather than to an SDK. Azure
@@ -137,4 +138,11 @@ export class TransientFault extends Error {
  */
 export interface DeviceMethods {
   requestRenewal(device: DeviceKey, request: RenewalRequest): Promise<MethodOutcome>;
+}
+
+/** The fleet's pacing state (shared/domain/renewal/Pacing.ts), one record guarded by an ETag. */
+export interface PacingStore {
+  read(): Promise<Versioned<PacingState> | undefined>;
+  /** Throws `WriteConflict` when someone else wrote first. */
+  write(state: PacingState, previous: Versioned<PacingState> | undefined): Promise<string>;
 }

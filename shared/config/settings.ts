@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { HOUR_MS } from '../domain/Clock';
-import { DEFAULT_RENEWAL_POLICY, RenewalPolicy } from '../domain/RenewalPolicy';
+import { HOUR_MS, MINUTE_MS } from '../domain/Clock';
+import { IotHubSettings, loadIotHubSettings } from './iotHubSettings';
+import { DEFAULT_RENEWAL_TIMING, RenewalTiming } from '../domain/renewal/RenewalTiming';
+import { CohortPolicy, DEFAULT_RENEWAL_POLICY, RenewalPolicy } from '../domain/RenewalPolicy';
 
 /**
  * certfleet's settings, read from the environment (Function app settings, or
@@ -31,6 +33,20 @@ export interface Settings {
   auditShards: number;
   maxBodyBytes: number;
   maxPemBytes: number;
+  renewal: RenewalConfig;
+  /** Where renewal requests go; undefined: no IoT Hub configured, requests disabled. */
+  iotHub?: IotHubSettings;
+}
+
+/** How certfleet renews (docs/renewal.md). */
+export interface RenewalConfig {
+  /** Twin tag naming a device's cohort. */
+  cohortTag: string;
+  cohortPolicies: CohortPolicy[];
+  renewalsPerMinute: number;
+  methodCallsPerSecond: number;
+  horizonMs: number;
+  timing: RenewalTiming;
 }
 
 export class SettingsError extends Error {
@@ -99,6 +115,33 @@ const schema = z.object({
     (n) => Number.isInteger(n) && n >= 1024 && n <= 4 * 1024 * 1024,
     'must be bytes, from 1024 to 4194304',
   ),
+  CERTFLEET_COHORT_TAG: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_]{1,64}$/, 'must be a twin tag name (letters, digits, _)')
+      .default('cohort'),
+  ),
+  CERTFLEET_RENEWAL_POLICIES: optionalText,
+  CERTFLEET_RENEWALS_PER_MINUTE: numberSetting(
+    (n) => Number.isInteger(n) && n >= 1 && n <= 1000,
+    'must be a whole number from 1 to 1000 (Azure certificate management renews 500 a minute)',
+  ),
+  CERTFLEET_METHOD_CALLS_PER_SECOND: numberSetting(
+    (n) => n > 0 && n <= 100,
+    'must be more than 0 and at most 100 calls a second per hub',
+  ),
+  CERTFLEET_PLANNING_HORIZON_HOURS: numberSetting(
+    (n) => n >= 1 && n <= 168,
+    'must be hours, from 1 to 168',
+  ),
+  CERTFLEET_RENEWAL_DEADLINE_MINUTES: numberSetting(
+    (n) => Number.isInteger(n) && n >= 5 && n <= 1440,
+    'must be whole minutes, from 5 to 1440',
+  ),
+  CERTFLEET_RENEWAL_MAX_FAILURES: numberSetting(
+    (n) => Number.isInteger(n) && n >= 1 && n <= 50,
+    'must be a whole number from 1 to 50',
+  ),
   CERTFLEET_MAX_PEM_BYTES: numberSetting(
     (n) => Number.isInteger(n) && n >= 1024 && n <= 256 * 1024,
     'must be bytes, from 1024 to 262144',
@@ -153,7 +196,23 @@ export function loadSettings(env: Env = process.env): Settings {
   const trustBundlePem = v.CERTFLEET_TRUST_BUNDLE
     ? readTrustBundle(v.CERTFLEET_TRUST_BUNDLE, problems)
     : undefined;
+  const cohortPolicies = v.CERTFLEET_RENEWAL_POLICIES
+    ? parseCohortPolicies(v.CERTFLEET_RENEWAL_POLICIES, problems)
+    : [];
+  let iotHub: IotHubSettings | undefined;
+  try {
+    iotHub = loadIotHubSettings(env);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    problems.push(...error.problems);
+  }
   if (problems.length > 0) throw new SettingsError(problems);
+  const timing: RenewalTiming = { ...DEFAULT_RENEWAL_TIMING };
+  if (v.CERTFLEET_RENEWAL_DEADLINE_MINUTES !== undefined) {
+    timing.requestTimeoutMs = v.CERTFLEET_RENEWAL_DEADLINE_MINUTES * MINUTE_MS;
+  }
+  if (v.CERTFLEET_RENEWAL_MAX_FAILURES !== undefined)
+    timing.maxFailures = v.CERTFLEET_RENEWAL_MAX_FAILURES;
   return {
     storage,
     storagePrefix: v.CERTFLEET_STORAGE_PREFIX,
@@ -163,7 +222,69 @@ export function loadSettings(env: Env = process.env): Settings {
     auditShards: v.CERTFLEET_AUDIT_SHARDS ?? 8,
     maxBodyBytes: v.CERTFLEET_MAX_EVENT_BYTES ?? 256 * 1024,
     maxPemBytes: v.CERTFLEET_MAX_PEM_BYTES ?? 32 * 1024,
+    ...(iotHub ? { iotHub } : {}),
+    renewal: {
+      cohortTag: v.CERTFLEET_COHORT_TAG,
+      cohortPolicies,
+      renewalsPerMinute: v.CERTFLEET_RENEWALS_PER_MINUTE ?? 400,
+      methodCallsPerSecond: v.CERTFLEET_METHOD_CALLS_PER_SECOND ?? 10,
+      horizonMs: (v.CERTFLEET_PLANNING_HORIZON_HOURS ?? 12) * HOUR_MS,
+      timing,
+    },
   };
+}
+
+const cohortPolicySchema = z
+  .object({
+    cohort: z.string().min(1).optional(),
+    issuer: z.string().min(1).optional(),
+    renewAtFraction: z.number().gt(0).lt(1).optional(),
+    renewBeforeHours: z
+      .number()
+      .positive()
+      .max(90 * 24)
+      .optional(),
+  })
+  .strict()
+  .refine(
+    (p) => (p.cohort === undefined) !== (p.issuer === undefined),
+    'name a cohort or an issuer, one of them',
+  )
+  .refine(
+    (p) => (p.renewAtFraction === undefined) !== (p.renewBeforeHours === undefined),
+    'give renewAtFraction or renewBeforeHours, one of them',
+  );
+
+/**
+ * CERTFLEET_RENEWAL_POLICIES: a JSON array, first match wins, e.g.
+ * `[{"cohort":"rsa-legacy","renewAtFraction":0.7},{"issuer":"CN=Partner CA","renewBeforeHours":72}]`.
+ */
+function parseCohortPolicies(text: string, problems: string[]): CohortPolicy[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    problems.push('CERTFLEET_RENEWAL_POLICIES: not JSON (a JSON array of policies)');
+    return [];
+  }
+  const parsed = z.array(cohortPolicySchema).safeParse(json);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`CERTFLEET_RENEWAL_POLICIES[${issue.path.join('.')}]: ${issue.message}`);
+    }
+    return [];
+  }
+  return parsed.data.map((p) => {
+    const policy: RenewalPolicy =
+      p.renewAtFraction !== undefined
+        ? { kind: 'fraction', fraction: p.renewAtFraction }
+        : { kind: 'before', renewBeforeMs: (p.renewBeforeHours ?? 0) * HOUR_MS };
+    return {
+      ...(p.cohort ? { cohort: p.cohort } : {}),
+      ...(p.issuer ? { issuer: p.issuer } : {}),
+      policy,
+    };
+  });
 }
 
 /** The trust bundle is PEM text in the setting itself, or the path of a PEM file. */

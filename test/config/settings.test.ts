@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SettingsError, loadSettings } from '../../shared/config/settings';
 import { HOUR_MS } from '../../shared/domain/Clock';
 import { DEFAULT_RENEWAL_POLICY } from '../../shared/domain/RenewalPolicy';
+import { DEFAULT_RENEWAL_TIMING } from '../../shared/domain/renewal/RenewalTiming';
 import { createRootCa, privateKeyPem, toPem } from '../../shared/local/LocalCa';
 
 type Env = Record<string, string | undefined>;
@@ -48,7 +49,49 @@ describe('loadSettings', () => {
         auditShards: 8,
         maxBodyBytes: 256 * 1024,
         maxPemBytes: 32 * 1024,
+        renewal: {
+          cohortTag: 'cohort',
+          cohortPolicies: [],
+          renewalsPerMinute: 400,
+          methodCallsPerSecond: 10,
+          horizonMs: 12 * HOUR_MS,
+          timing: DEFAULT_RENEWAL_TIMING,
+        },
       });
+    });
+
+    it('reads cohort policies, first match wins, naming what is wrong in each', () => {
+      const settings = loadSettings({
+        CERTFLEET_RENEWAL_POLICIES:
+          '[{"cohort":"rsa-legacy","renewAtFraction":0.7},{"issuer":"CN=Partner CA","renewBeforeHours":72}]',
+      });
+      expect(settings.renewal.cohortPolicies).toEqual([
+        { cohort: 'rsa-legacy', policy: { kind: 'fraction', fraction: 0.7 } },
+        { issuer: 'CN=Partner CA', policy: { kind: 'before', renewBeforeMs: 72 * HOUR_MS } },
+      ]);
+      const error = settingsErrorOf({
+        CERTFLEET_RENEWAL_POLICIES: '[{"cohort":"a","renewAtFraction":1.5},{"renewBeforeHours":2}]',
+      });
+      expect(error.problems.join('\n')).toMatch(/CERTFLEET_RENEWAL_POLICIES\[0\.renewAtFraction\]/);
+      expect(error.problems.join('\n')).toMatch(
+        /CERTFLEET_RENEWAL_POLICIES\[1\]: name a cohort or an issuer/,
+      );
+      expect(settingsErrorOf({ CERTFLEET_RENEWAL_POLICIES: 'rsa=0.7' }).problems).toEqual([
+        'CERTFLEET_RENEWAL_POLICIES: not JSON (a JSON array of policies)',
+      ]);
+    });
+
+    it('names renewal pacing settings out of range', () => {
+      const error = settingsErrorOf({
+        CERTFLEET_RENEWALS_PER_MINUTE: '5000',
+        CERTFLEET_METHOD_CALLS_PER_SECOND: '0',
+        CERTFLEET_RENEWAL_DEADLINE_MINUTES: '1',
+      });
+      expect(error.problems.map((p) => p.split(':')[0]).sort()).toEqual([
+        'CERTFLEET_METHOD_CALLS_PER_SECOND',
+        'CERTFLEET_RENEWALS_PER_MINUTE',
+        'CERTFLEET_RENEWAL_DEADLINE_MINUTES',
+      ]);
     });
 
     it('renews at 85% of the lifetime by default', () => {

@@ -1,0 +1,59 @@
+import { TableClient } from '@azure/data-tables';
+import { PacingState } from '../../domain/renewal/Pacing';
+import { PacingStore, Versioned, WriteConflict } from '../../app/ports';
+import { retryableOnce } from './retryableOnce';
+import { codeOf, statusOf, storageCall } from './storageFaults';
+
+/**
+ * The pacing state in table `<prefix>state`, one entity (PartitionKey `pacing`, RowKey
+ * `fleet`) holding its JSON. The sweep and the connection-triggered requests share it under
+ * ETags, so the per-minute budget holds across them.
+ */
+const KEYS = { partitionKey: 'pacing', rowKey: 'fleet' };
+
+export class TablePacingStore implements PacingStore {
+  private readonly ensureTable = retryableOnce(() =>
+    storageCall('create state table', async () => {
+      await this.table.createTable();
+    }),
+  );
+
+  constructor(private readonly table: TableClient) {}
+
+  async read(): Promise<Versioned<PacingState> | undefined> {
+    await this.ensureTable();
+    return storageCall('read pacing state', async () => {
+      try {
+        const entity = await this.table.getEntity<{ doc: string }>(KEYS.partitionKey, KEYS.rowKey);
+        return { value: JSON.parse(entity.doc) as PacingState, etag: entity.etag };
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  async write(state: PacingState, previous: Versioned<PacingState> | undefined): Promise<string> {
+    await this.ensureTable();
+    const entity = { ...KEYS, doc: JSON.stringify(state) };
+    return storageCall('write pacing state', async () => {
+      try {
+        const response = previous
+          ? await this.table.updateEntity(entity, 'Replace', { etag: previous.etag })
+          : await this.table.createEntity(entity);
+        if (!response.etag) throw new Error('table service returned no ETag');
+        return response.etag;
+      } catch (error) {
+        const status = statusOf(error);
+        if (
+          status === 412 ||
+          (status === 409 && !previous) ||
+          codeOf(error) === 'UpdateConditionNotSatisfied'
+        ) {
+          throw new WriteConflict('pacing state changed since it was read');
+        }
+        throw error;
+      }
+    });
+  }
+}
