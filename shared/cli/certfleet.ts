@@ -3,7 +3,9 @@ import '../local/quietFunctionsTestMode'; // first: before functions/ registers 
 import { createReadStream, existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { SettingsError, loadSettings } from '../config/settings';
-import { systemClock } from '../domain/Clock';
+import { Clock, DAY_MS, ManualClock, isoUtc, parseIsoInstant, systemClock } from '../domain/Clock';
+import { forecastDemand } from '../domain/renewal/forecast';
+import { describeSweep } from '../../functions/renewalSweep';
 import { normalizeHubName } from '../domain/DeviceKey';
 import { Services, buildServices, useServices } from '../services';
 import { UsageError, cliEnvironment } from './cliEnvironment';
@@ -14,8 +16,8 @@ import { ingestJsonLines } from './ingestJsonLines';
  * certfleet's command line. Same settings and same code path as the Function app.
  * Exit codes: 0 success, 2 bad usage or settings, 1 failure; errors on stderr in one line.
  */
-function connect(): Services {
-  const instance = buildServices(loadSettings(cliEnvironment()), systemClock);
+function connect(clock: Clock = systemClock): Services {
+  const instance = buildServices(loadSettings(cliEnvironment()), { clock });
   useServices(instance); // the trigger's handler, driven by `ingest`, uses the same services
   return instance;
 }
@@ -108,6 +110,52 @@ export function buildProgram(): Command {
       if (opts.format === 'json') await write(first ? ']\n' : '\n]\n');
     });
 
+  program
+    .command('sweep')
+    .description('run one renewal sweep and print what it did (or, with --dry-run, would do)')
+    .option('--now <iso>', 'run as if it were this UTC time (ISO 8601)')
+    .option('--dry-run', 'plan only: ask no device, change nothing')
+    .action(async (opts: { now?: string; dryRun?: boolean }) => {
+      const clock = opts.now ? new ManualClock(checkInstant(opts.now, '--now')) : systemClock;
+      const s = connect(clock);
+      const report = await s.renewals.sweep({ dryRun: opts.dryRun ?? false });
+      await write(`${describeSweep(report)}\n`);
+      if (report.dryRun) {
+        for (const p of report.planned.slice(0, 50)) {
+          await write(
+            `  would ask ${p.hub}/${p.deviceId} at ${p.startAt} (${p.reason}; expires ${p.validUntil})\n`,
+          );
+        }
+        if (report.planned.length > 50) await write(`  … and ${report.planned.length - 50} more\n`);
+      }
+    });
+
+  program
+    .command('forecast')
+    .description('renewal demand per day against capacity; names the days over capacity')
+    .option('--days <n>', 'days ahead', '30')
+    .action(async (opts: { days: string }) => {
+      const days = Number(opts.days);
+      if (!Number.isInteger(days) || days < 1 || days > 366)
+        throw new UsageError('--days must be a whole number from 1 to 366');
+      const s = connect();
+      const now = isoUtc(systemClock.now());
+      const entries = [];
+      for await (const e of s.ledger.actionsDueBefore(
+        new Date(Date.parse(now) + days * DAY_MS).toISOString(),
+      ))
+        entries.push(e);
+      const rows = forecastDemand(entries, now, days, s.settings.renewal.renewalsPerMinute);
+      await write('date        renewals due  expiring  capacity\n');
+      for (const r of rows) {
+        await write(
+          `${r.date}  ${String(r.due).padStart(12)}  ${String(r.expiring).padStart(8)}  ${String(r.capacity).padStart(8)}${r.overCapacity ? '  OVER CAPACITY' : ''}\n`,
+        );
+      }
+      const over = rows.filter((r) => r.overCapacity).map((r) => r.date);
+      await write(over.length ? `over capacity: ${over.join(', ')}\n` : 'no day over capacity\n');
+    });
+
   const audit = program.command('audit').description('the audit trail');
   audit
     .command('verify')
@@ -148,6 +196,12 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+function checkInstant(value: string, option: string): string {
+  const parsed = parseIsoInstant(value);
+  if (!parsed) throw new UsageError(`${option} must be an ISO 8601 time with a zone, got ${value}`);
+  return isoUtc(parsed);
 }
 
 function checkDate(date: string): string {
