@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['shared/scripts/**/*.js'],
+    files: ['shared/scripts/**/*.js', 'bench/**/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: {
@@ -25,6 +25,7 @@ export default tseslint.config(
         process: 'readonly',
         __dirname: 'readonly',
         console: 'readonly',
+        setTimeout: 'readonly',
         module: 'writable',
       },
     },
