@@ -182,8 +182,8 @@ export class RenewDevices {
       for (const n of noShows) next = this.recorded(next, n.at, 'no-show', n.hub).state;
       return { state: next, opened: [], resolved: [] };
     });
-    const granted = await this.reserveBudget(plan.now.length, now);
-    const steps = await this.request(plan.now.slice(0, granted), touched);
+    const { granted, state: live } = await this.reserveBudget(plan.now.length, now);
+    const steps = await this.request(plan.now.slice(0, granted), touched, live);
     report.requested = steps.filter((s) => s.kind !== 'skipped' && s.kind !== 'expired').length;
     report.skipped = steps.filter((s) => s.kind === 'skipped').length;
     report.expired += steps.filter((s) => s.kind === 'expired').length;
@@ -215,10 +215,10 @@ export class RenewDevices {
     const now = isoUtc(this.deps.clock.now());
     const pacing = (await this.deps.pacing.read())?.value ?? initialPacing(now);
     const allowed = devices.filter((d) => !isPaused(pacing, now, d.hub));
-    const granted = await this.reserveBudget(allowed.length, now);
+    const { granted, state: live } = await this.reserveBudget(allowed.length, now);
     const touched: TouchedRecord[] = [];
     const planned = allowed.slice(0, granted).map((d) => ({ ...d, startAt: now, trigger }));
-    const steps = await this.request(planned, touched);
+    const steps = await this.request(planned, touched, live);
     const change = await this.settle(steps, granted, now);
     await this.outbox.flush(touched);
     await this.auditIncidents(change.opened, change.resolved, now);
@@ -292,7 +292,11 @@ export class RenewDevices {
       trigger?: Trigger;
     })[],
     touched: TouchedRecord[],
+    pacing: PacingState,
   ): Promise<StepResult[]> {
+    // The sweep's own view of the fleet, updated with every answer: a hub that throttles, or
+    // a fleet-wide pause, stops the rest of this sweep's calls too, not just the next sweep's.
+    let live = pacing;
     const spacing = 1000 / Math.max(0.001, this.deps.settings.methodCallsPerSecond);
     const nextSlot = new Map<string, number>();
     const slotFor = (hub: string, earliest: number) => {
@@ -309,8 +313,14 @@ export class RenewDevices {
       async ({ p, at }) => {
         const wait = at - this.deps.clock.now().getTime();
         if (wait > 0) await this.deps.sleep(wait);
+        const callAt = isoUtc(this.deps.clock.now());
+        if (isPaused(live, callAt, p.hub)) return { kind: 'skipped', hub: p.hub, at: callAt };
         const trigger: Trigger = p.trigger ?? (p.reason === 'capacity' ? 'capacity' : 'due');
-        return this.requestOne(p, trigger, touched);
+        const step = await this.requestOne(p, trigger, touched);
+        if (step.kind !== 'skipped' && step.kind !== 'expired') {
+          live = this.recorded(live, step.at, step.kind, step.hub, step.detail).state;
+        }
+        return step;
       },
     );
   }
@@ -361,7 +371,13 @@ export class RenewDevices {
     const outcome: MethodOutcome = this.deps.methods
       ? await this.deps.methods.requestRenewal(key, {
           ...request,
-          reason: request.reason === 'retry' ? 'retry' : trigger,
+          // Say why now: a person asked, or the device just connected; else due or retry.
+          reason:
+            trigger === 'manual' || trigger === 'device-connected'
+              ? trigger
+              : request.reason === 'retry'
+                ? 'retry'
+                : trigger,
         })
       : { kind: 'error', reason: 'no IoT Hub configured', transient: false };
     const answeredAt = isoUtc(this.deps.clock.now());
@@ -383,15 +399,17 @@ export class RenewDevices {
     };
   }
 
-  private async reserveBudget(wanted: number, now: string): Promise<number> {
-    if (wanted === 0) return 0;
+  private async reserveBudget(
+    wanted: number,
+    now: string,
+  ): Promise<{ granted: number; state: PacingState }> {
     let granted = 0;
-    await this.updatePacing((state) => {
+    const change = await this.updatePacing((state) => {
       const r = reserve(state, now, wanted, this.deps.settings.pacing);
       granted = r.granted;
       return { state: r.state, opened: [], resolved: [] };
     });
-    return granted;
+    return { granted, state: change.state };
   }
 
   /** Counts the outcomes into the pacing state, gives back unused budget, closes what passed. */

@@ -68,11 +68,22 @@ export function planRenewals(input: PlanInput): CapacityPlan {
     (c) => NEEDS_REQUEST.includes(c.status) && Date.parse(c.validUntil) > now,
   );
 
-  // ALAP: latest due first, each in the latest minute at or before its due time with room.
+  // A retry (any campaign already running) may not start before its time: its backoff holds.
+  // Those still to come take their own minute, or the next with room, before anything else.
   const used = new Map<number, number>();
+  const notBefore = requests.filter((c) => c.status !== 'healthy' && Date.parse(c.actionAt) > now);
+  for (const c of [...notBefore].sort((a, b) => cmp(a.actionAt, b.actionAt))) {
+    let minute = Math.floor(Date.parse(c.actionAt) / MINUTE_MS);
+    while ((used.get(minute) ?? 0) >= capacityOf(minute)) minute += 1;
+    used.set(minute, (used.get(minute) ?? 0) + 1);
+  }
+
+  // ALAP for the rest: latest due first, each in the latest minute at or before its due time
+  // with room. Only a renewal not yet begun (`healthy`) can be started early.
   const inThisMinute: PlanCandidate[] = [];
   const late: PlanCandidate[] = [];
-  const byDueDesc = [...requests].sort(
+  const flexible = requests.filter((c) => !notBefore.includes(c));
+  const byDueDesc = [...flexible].sort(
     (a, b) => cmp(b.actionAt, a.actionAt) || cmp(b.validUntil, a.validUntil),
   );
   for (const c of byDueDesc) {
