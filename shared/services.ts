@@ -1,7 +1,10 @@
 import { IngestIotHubEvents } from './app/IngestIotHubEvents';
+import { ReconcileTwins } from './app/ReconcileTwins';
 import { RenewDevices } from './app/RenewDevices';
-import { AuditTrail, CertificateLedger, DeadLetters, DeviceMethods } from './app/ports';
+import { AuditTrail, CertificateLedger, DeadLetters, DeviceMethods, TwinSource } from './app/ports';
+import { IotHubAccess } from './adapters/iothub/IotHubAccess';
 import { IotHubDeviceMethods } from './adapters/iothub/IotHubDeviceMethods';
+import { IotHubTwinQuery } from './adapters/iothub/IotHubTwinQuery';
 import { TablePacingStore } from './adapters/storage/TablePacingStore';
 import { IotHubSettings } from './config/iotHubSettings';
 import { DEFAULT_PACING_POLICY } from './domain/renewal/Pacing';
@@ -25,6 +28,8 @@ export interface Services {
   deadLetters: DeadLetters;
   ingest: IngestIotHubEvents;
   renewals: RenewDevices;
+  /** Backfill and reconcile from IoT Hub's twin query; undefined when no IoT Hub is configured. */
+  reconcile?: ReconcileTwins;
 }
 
 export interface ServiceOverrides {
@@ -33,6 +38,8 @@ export interface ServiceOverrides {
   sleep?: (ms: number) => Promise<void>;
   /** Direct methods through something else than the configured IoT Hub (a simulated fleet). */
   methods?: DeviceMethods;
+  /** Device twins from something else than the configured IoT Hub (a simulated fleet). */
+  twins?: TwinSource;
   /** IoT Hub settings, when not read from the same environment as `settings`. */
   iotHub?: IotHubSettings;
 }
@@ -49,15 +56,21 @@ export function buildServices(
   const deadLetters = new BlobDeadLetters(clients.container(`${prefix}-deadletters`));
   const inspector = trustBundleInspector(settings.trustBundlePem);
   const iotHub = o.iotHub ?? settings.iotHub;
+  // One access for both IoT Hub adapters: one credential, one cached token per hub.
+  const access = iotHub ? IotHubAccess.fromSettings(iotHub, () => clock.now()) : undefined;
   const methods =
-    o.methods ?? (iotHub ? IotHubDeviceMethods.fromSettings(iotHub, () => clock.now()) : undefined);
+    o.methods ??
+    (iotHub && access ? new IotHubDeviceMethods({ settings: iotHub, access }) : undefined);
+  const twins = o.twins ?? (access ? new IotHubTwinQuery({ access }) : undefined);
+  const sleep =
+    o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const renewals = new RenewDevices({
     ledger,
     audit,
     pacing: new TablePacingStore(clients.table(`${prefix}state`)),
     ...(methods ? { methods } : {}),
     clock,
-    sleep: o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    sleep,
     settings: {
       methodCallsPerSecond: settings.renewal.methodCallsPerSecond,
       horizonMs: settings.renewal.horizonMs,
@@ -84,6 +97,15 @@ export function buildServices(
       await renewals.askNow(devices, 'device-connected');
     },
   });
+  const reconcile = twins
+    ? new ReconcileTwins({
+        twins,
+        ingest,
+        clock,
+        sleep,
+        settings: { queriesPerMinute: settings.reconcile.twinQueriesPerMinute },
+      })
+    : undefined;
   return {
     settings,
     storageDescription: clients.description,
@@ -92,6 +114,7 @@ export function buildServices(
     deadLetters,
     ingest,
     renewals,
+    ...(reconcile ? { reconcile } : {}),
   };
 }
 

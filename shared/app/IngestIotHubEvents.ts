@@ -233,7 +233,10 @@ export class IngestIotHubEvents {
           record = outcome.record;
           changed = true;
         }
-        if (outcome.outcome === 'applied') askNow = outcome.askNow ?? false;
+        // The device's latest connection change decides: a connect asks, a later disconnect not.
+        if (outcome.outcome === 'applied' && item.event.kind === 'connection') {
+          askNow = outcome.askNow ?? false;
+        }
       }
       // Dead letters first: they are idempotent, and the record must not claim a version
       // whose rejected event was never kept.

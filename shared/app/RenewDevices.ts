@@ -1,5 +1,5 @@
 import { AuditEntry, AuditEventType, auditEntryId } from '../domain/AuditEntry';
-import { Clock, isoUtc } from '../domain/Clock';
+import { Clock, MINUTE_MS, isoUtc } from '../domain/Clock';
 import { DeviceKey } from '../domain/DeviceKey';
 import { DeviceRecord } from '../domain/DeviceRecord';
 import { NEEDS_REQUEST, PlannedStart, planRenewals } from '../domain/renewal/CapacityPlanner';
@@ -17,6 +17,7 @@ import {
   resolveIncidents,
   usedThisMinute,
 } from '../domain/renewal/Pacing';
+import { HEALTHY } from '../domain/renewal/RenewalState';
 import { RenewalTiming } from '../domain/renewal/RenewalTiming';
 import { nextActionAt } from '../domain/renewal/nextActionAt';
 import {
@@ -243,7 +244,11 @@ export class RenewDevices {
       if (!record || record.lifecycle !== 'active') missing = 'not-found';
       else if (!record.current) missing = 'no-certificate';
       if (missing || !record) return undefined;
-      return startCampaign(record, now, 'manual', requestedBy);
+      // A person asking is what a campaign certfleet gave up on (`failed`) waits for: it starts
+      // afresh. Kept as it was, it would never be asked, and the answer would say "queued".
+      const given =
+        renewalOf(record).status === 'failed' ? { ...record, renewal: HEALTHY } : record;
+      return startCampaign(given, now, 'manual', requestedBy);
     });
     if (missing) return { status: missing };
     await this.outbox.flush([touched]);
@@ -304,17 +309,26 @@ export class RenewDevices {
       nextSlot.set(hub, slot + spacing);
       return slot;
     };
-    // Slots are handed out in plan order, before any call starts, so pacing does not depend on
-    // how long each call takes.
-    const scheduled = planned.map((p) => ({ p, at: slotFor(p.hub, Date.parse(p.startAt)) }));
+    // Slots are handed out in order of start, before any call starts, so pacing does not depend
+    // on how long each call takes. (Handed out in plan order, earliest expiry first, a device
+    // starting late in the minute would push every later-planned call of its hub behind it.)
+    const scheduled = [...planned]
+      .sort((a, b) => Date.parse(a.startAt) - Date.parse(b.startAt))
+      .map((p) => ({ p, at: slotFor(p.hub, Date.parse(p.startAt)) }));
     return mapWithConcurrency(
       scheduled,
       this.deps.settings.maxConcurrentCalls,
       async ({ p, at }) => {
+        // The budget was granted for the minute of the start: a call spaced (or delayed) past
+        // its end is not made now but stays due, first in line at the next sweep, so no
+        // calendar minute takes more calls than the rate.
+        const minuteEnd = (Math.floor(Date.parse(p.startAt) / MINUTE_MS) + 1) * MINUTE_MS;
+        if (at >= minuteEnd) return { kind: 'skipped', hub: p.hub, at: p.startAt };
         const wait = at - this.deps.clock.now().getTime();
         if (wait > 0) await this.deps.sleep(wait);
         const callAt = isoUtc(this.deps.clock.now());
-        if (isPaused(live, callAt, p.hub)) return { kind: 'skipped', hub: p.hub, at: callAt };
+        if (Date.parse(callAt) >= minuteEnd || isPaused(live, callAt, p.hub))
+          return { kind: 'skipped', hub: p.hub, at: callAt };
         const trigger: Trigger = p.trigger ?? (p.reason === 'capacity' ? 'capacity' : 'due');
         const step = await this.requestOne(p, trigger, touched);
         if (step.kind !== 'skipped' && step.kind !== 'expired') {

@@ -146,3 +146,46 @@ export interface PacingStore {
   /** Throws `WriteConflict` when someone else wrote first. */
   write(state: PacingState, previous: Versioned<PacingState> | undefined): Promise<string>;
 }
+
+/**
+ * The device twins of each hub, read a page at a time (IoT Hub's twin query), so the ledger can
+ * import a fleet it has never seen and catch up on events it missed. Each page is one query
+ * against the hub's quota (S1: 20 a minute per unit): callers pace themselves.
+ */
+export interface TwinSource {
+  /** The hubs to reconcile: every configured hub. */
+  readonly hubs: readonly string[];
+  /**
+   * One page of the hub's device twins (whole twins, as IoT Hub returns them), from the start
+   * or from `continuation`; `continuation` in the answer means there is more. Throws
+   * `TwinQueryFailed` for whatever the hub or the network answers instead.
+   */
+  queryTwins(hub: string, continuation?: string): Promise<TwinPage>;
+}
+
+export interface TwinPage {
+  twins: unknown[];
+  continuation?: string;
+}
+
+/**
+ * Why a twin query page did not come back:
+ * - `throttled`: IoT Hub's 429 (or a quota spent): wait (`retryAfterMs` when the hub says how
+ *   long) and ask for the same page again;
+ * - `unavailable`: a 5xx, a timeout, a network fault, a token service hiccup: worth a retry;
+ * - `refused`: credentials, roles, a hub certfleet has no connection for, a request IoT Hub
+ *   rejects: retrying will not help until an operator acts.
+ */
+export type TwinQueryFailure = 'throttled' | 'unavailable' | 'refused';
+
+export class TwinQueryFailed extends Error {
+  readonly code = 'TWIN_QUERY_FAILED';
+  constructor(
+    readonly failure: TwinQueryFailure,
+    message: string,
+    readonly details: { status?: number; errorCode?: number; retryAfterMs?: number } = {},
+  ) {
+    super(message);
+    this.name = 'TwinQueryFailed';
+  }
+}

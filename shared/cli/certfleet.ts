@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { SettingsError, loadSettings } from '../config/settings';
 import { Clock, DAY_MS, ManualClock, isoUtc, parseIsoInstant, systemClock } from '../domain/Clock';
 import { forecastDemand } from '../domain/renewal/forecast';
+import { describeReconcile } from '../../functions/reconcileTwins';
 import { describeSweep } from '../../functions/renewalSweep';
 import { normalizeHubName } from '../domain/DeviceKey';
 import { Services, buildServices, useServices } from '../services';
@@ -154,6 +155,33 @@ export function buildProgram(): Command {
       }
       const over = rows.filter((r) => r.overCapacity).map((r) => r.date);
       await write(over.length ? `over capacity: ${over.join(', ')}\n` : 'no day over capacity\n');
+    });
+
+  program
+    .command('backfill')
+    .description(
+      "import the fleet from IoT Hub's twin query and catch up on missed events, paced under the query quota",
+    )
+    .option('--hub <hub>', 'only this hub (default: every configured hub)')
+    .action(async (opts: { hub?: string }) => {
+      const s = connect();
+      if (!s.reconcile) {
+        throw new UsageError(
+          'no IoT Hub is configured: set IotHub (service connection strings) or IotHub__fullyQualifiedName',
+        );
+      }
+      const configured = s.reconcile.hubs;
+      const hub = opts.hub !== undefined ? normalizeHubName(opts.hub) : undefined;
+      if (hub !== undefined && configured.length > 0 && !configured.includes(hub)) {
+        throw new UsageError(`hub ${hub} is not configured (configured: ${configured.join(', ')})`);
+      }
+      if (hub === undefined && configured.length === 0) {
+        throw new UsageError('CERTFLEET_IOTHUB_ENDPOINT alone names no hub: pass --hub');
+      }
+      const report = await s.reconcile.reconcile(hub !== undefined ? { hubs: [hub] } : {});
+      for (const line of describeReconcile(report)) await write(`${line}\n`);
+      const failed = report.hubs.filter((h) => h.outcome === 'failed').map((h) => h.hub);
+      if (failed.length > 0) throw new Failure(`backfill failed for hub ${failed.join(', ')}`);
     });
 
   const audit = program.command('audit').description('the audit trail');

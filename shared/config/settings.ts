@@ -2,6 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { HOUR_MS, MINUTE_MS } from '../domain/Clock';
 import { IotHubSettings, loadIotHubSettings } from './iotHubSettings';
+import {
+  DEFAULT_TWIN_QUERIES_PER_MINUTE,
+  ReconcileConfig,
+  loadReconcileSettings,
+} from './reconcileSettings';
 import { DEFAULT_RENEWAL_TIMING, RenewalTiming } from '../domain/renewal/RenewalTiming';
 import { CohortPolicy, DEFAULT_RENEWAL_POLICY, RenewalPolicy } from '../domain/RenewalPolicy';
 
@@ -36,6 +41,8 @@ export interface Settings {
   renewal: RenewalConfig;
   /** Where renewal requests go; undefined: no IoT Hub configured, requests disabled. */
   iotHub?: IotHubSettings;
+  /** How the ledger is reconciled with IoT Hub's twins (only with an IoT Hub configured). */
+  reconcile: ReconcileConfig;
 }
 
 /** How certfleet renews (docs/renewal.md). */
@@ -206,6 +213,13 @@ export function loadSettings(env: Env = process.env): Settings {
     if (!(error instanceof SettingsError)) throw error;
     problems.push(...error.problems);
   }
+  let reconcile: ReconcileConfig = { twinQueriesPerMinute: DEFAULT_TWIN_QUERIES_PER_MINUTE };
+  try {
+    reconcile = loadReconcileSettings(env);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    problems.push(...error.problems);
+  }
   if (problems.length > 0) throw new SettingsError(problems);
   const timing: RenewalTiming = { ...DEFAULT_RENEWAL_TIMING };
   if (v.CERTFLEET_RENEWAL_DEADLINE_MINUTES !== undefined) {
@@ -231,6 +245,7 @@ export function loadSettings(env: Env = process.env): Settings {
       horizonMs: (v.CERTFLEET_PLANNING_HORIZON_HOURS ?? 12) * HOUR_MS,
       timing,
     },
+    reconcile,
   };
 }
 

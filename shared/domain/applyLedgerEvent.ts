@@ -17,6 +17,7 @@ import {
 } from './ReportedCertificate';
 import { CohortPolicy, RenewalPolicy, policyFor, renewalDueAt } from './RenewalPolicy';
 import { deviceConnected, newCertificateArrived } from './renewal/renewalTransitions';
+import { DEFAULT_RENEWAL_TIMING, RenewalTiming } from './renewal/RenewalTiming';
 
 /**
  * The ledger's one state change: observes a decoded IoT Hub event and the device's record, and
@@ -35,6 +36,8 @@ export interface LedgerContext {
   policy: RenewalPolicy;
   /** Policies for cohorts (by twin tag or issuer); the first that matches wins. */
   cohortPolicies?: readonly CohortPolicy[];
+  /** The renewal state machine's patience (a bad renewed certificate counts as a failure). */
+  timing?: RenewalTiming;
   maxPemBytes: number;
 }
 
@@ -101,6 +104,14 @@ function applyTwinReport(
     if (event.privateKeyReported && leakIsNews(record, version)) {
       // An older report is still evidence that the current key leaked.
       recordPrivateKeyLeak(record, event, ctx);
+      record.updatedAt = ctx.now;
+      return { outcome: 'applied', record };
+    }
+    // The certificate part is old news, but the twin's tags may be newer (a reconcile reads the
+    // whole twin): the cohort still counts.
+    if (cohortIsNews(record, event)) {
+      setCohort(record, event.cohort!.value ?? undefined, event.twinVersion!);
+      if (record.current) record.renewalDueAt = renewalDueAt(record.current, policyOf(record, ctx));
       record.updatedAt = ctx.now;
       return { outcome: 'applied', record };
     }
@@ -174,17 +185,26 @@ function applyCohort(
     !existing ||
     existing.cohortTwinVersion === undefined ||
     event.twinVersion > existing.cohortTwinVersion;
-  if (!fresh || !existing || existing.lifecycle === 'deleted' || existing.cohort === cohort) {
+  if (!fresh || !existing || existing.lifecycle === 'deleted') {
     return touchesCertificate
       ? undefined
       : { outcome: 'irrelevant', reason: 'the cohort did not change' };
   }
   if (touchesCertificate) return undefined; // the certificate path below sets the cohort too
+  // An unchanged cohort at a newer twin version is still recorded: an older tag change that
+  // arrives late must not undo it.
   const record = clone(existing);
   setCohort(record, cohort, event.twinVersion);
   if (record.current) record.renewalDueAt = renewalDueAt(record.current, policyOf(record, ctx));
   record.updatedAt = ctx.now;
   return { outcome: 'applied', record };
+}
+
+function cohortIsNews(record: DeviceRecord, event: TwinReportEvent): boolean {
+  if (event.cohort === undefined || event.twinVersion === undefined) return false;
+  if (record.cohortTwinVersion !== undefined && event.twinVersion <= record.cohortTwinVersion)
+    return false;
+  return (event.cohort.value ?? undefined) !== record.cohort;
 }
 
 function setCohort(record: DeviceRecord, cohort: string | undefined, twinVersion: number): void {
@@ -250,7 +270,14 @@ function acceptCertificate(
     record.pendingAudit.push(entry);
     // When certfleet asked for this certificate, check it really is the renewal it asked for.
     const problems = found.filter((f) => RENEWAL_BLOCKERS.includes(f.code)).map((f) => f.message);
-    newCertificateArrived(record, entry, event.occurredAt, ctx.now, problems);
+    newCertificateArrived(
+      record,
+      entry,
+      event.occurredAt,
+      ctx.now,
+      problems,
+      ctx.timing ?? DEFAULT_RENEWAL_TIMING,
+    );
   } else {
     // The same certificate again: keep when it was first seen, refresh what the PEM proves.
     record.current = {

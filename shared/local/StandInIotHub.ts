@@ -17,6 +17,11 @@ import { parseSasToken } from '../adapters/iothub/iotHubConnection';
  * What each device answers is scripted by the handler. The stand-in answers at once: it does
  * not wait out `responseTimeoutInSeconds` before a `'timeout'` (simulated time is the
  * caller's).
+ *
+ * Given a twin provider (`options.twins`), it also answers IoT Hub's twin query, "Query - Get
+ * Twins": `POST {url}/{hub}/devices/query` with `{"query": "SELECT * FROM devices"}`, paged by
+ * `x-ms-max-item-count` and `x-ms-continuation` as IoT Hub pages, each page a JSON array of
+ * twins with `x-ms-item-type: twin`.
  */
 export type StandInAnswer =
   /** The device answered: IoT Hub returns 200 `{status, payload}`. */
@@ -57,6 +62,41 @@ export interface StandInCall {
   status: number;
 }
 
+/** What the twin query answers for one page: the hub's twins (the stand-in pages them), or a failure. */
+export type StandInQueryAnswer =
+  /** Every device twin of the hub, as IoT Hub returns them; the stand-in cuts the page. */
+  | readonly unknown[]
+  /** 429 429001 ThrottlingException (with Retry-After when `throttleRetryAfterSeconds` is set). */
+  | 'throttled'
+  /** Anything else, verbatim, as for direct methods. */
+  | { httpStatus: number; body?: unknown; headers?: Record<string, string> };
+
+/** Called for each query page: the hub, and the continuation token the caller sent, if any. */
+export type StandInTwinProvider = (
+  hub: string,
+  page: { continuation?: string },
+) => StandInQueryAnswer | Promise<StandInQueryAnswer>;
+
+export interface StandInQueryCall {
+  hub: string;
+  /** The raw request path and query, as sent. */
+  path: string;
+  /** The query string of the body, or the raw body when it is not `{"query": …}`. */
+  query: unknown;
+  /** The `x-ms-continuation` header, when sent. */
+  continuation?: string;
+  /** The `x-ms-max-item-count` header, when sent. */
+  maxItemCount?: string;
+  authorizationPresent: boolean;
+  authorization?: string;
+  /** When the stand-in received it, by its clock (`options.now`). */
+  at: string;
+  /** The HTTP status the stand-in answered. */
+  status: number;
+  /** Twins in the page answered (0 when it was not a page). */
+  twins: number;
+}
+
 export interface StandInIotHubOptions {
   /**
    * Shared access policies (name -> base64 key) whose SAS tokens are verified (signature,
@@ -68,14 +108,29 @@ export interface StandInIotHubOptions {
   now?: () => Date;
   /** Adds `Retry-After: <seconds>` to 'throttled' answers (IoT Hub is not known to send one). */
   throttleRetryAfterSeconds?: number;
+  /** Answers the twin query from these twins; without it, the query endpoint answers 404. */
+  twins?: StandInTwinProvider;
+  /**
+   * The most twins a page holds, whatever `x-ms-max-item-count` asks ("the service may use a
+   * different value"); so a few twins make several pages in tests.
+   */
+  maxTwinsPerPage?: number;
 }
 
 export const STAND_IN_API_VERSION = '2021-04-12';
 
 const METHOD_PATH = /^\/([^/]+)\/twins\/([^/]+)\/methods\/?$/;
+const QUERY_PATH = /^\/([^/]+)\/devices\/query\/?$/;
+/** The one query the stand-in answers: every device twin. */
+const TWIN_QUERY = /^\s*select\s+\*\s+from\s+devices\s*$/i;
+/** IoT Hub's page size when the caller names none. */
+const DEFAULT_PAGE_SIZE = 100;
 
 export class StandInIotHub {
+  /** Direct-method calls. */
   readonly calls: StandInCall[] = [];
+  /** Twin query calls, one per page asked for. */
+  readonly queries: StandInQueryCall[] = [];
   private server?: http.Server;
   private readonly now: () => Date;
 
@@ -111,6 +166,11 @@ export class StandInIotHub {
   private async serve(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const text = await readBody(request);
     const url = new URL(request.url ?? '/', 'http://stand-in');
+    const query = this.options.twins ? QUERY_PATH.exec(url.pathname) : null;
+    if (query?.[1] && request.method === 'POST') {
+      await this.serveQuery(request, response, url, text, query[1]);
+      return;
+    }
     const route = METHOD_PATH.exec(url.pathname);
     if (!route?.[1] || !route[2] || request.method !== 'POST') {
       this.send(response, 404, this.errorBody(404000, 'Not found'));
@@ -234,6 +294,133 @@ export class StandInIotHub {
     }
   }
 
+  /** The twin query: IoT Hub's checks in its order, then one page of the provider's twins. */
+  private async serveQuery(
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    url: URL,
+    text: string,
+    hubSegment: string,
+  ): Promise<void> {
+    const hub = decodePathSegment(hubSegment)?.toLowerCase();
+    const body = parseJson(text);
+    const queryText =
+      typeof body === 'object' && body !== null && 'query' in body
+        ? (body as { query: unknown }).query
+        : text;
+    const authorization = request.headers.authorization;
+    const continuation = header(request, 'x-ms-continuation');
+    const maxItemCount = header(request, 'x-ms-max-item-count');
+    const call: StandInQueryCall = {
+      hub: hub ?? hubSegment,
+      path: request.url ?? '',
+      query: queryText,
+      ...(continuation !== undefined ? { continuation } : {}),
+      ...(maxItemCount !== undefined ? { maxItemCount } : {}),
+      authorizationPresent: authorization !== undefined && authorization !== '',
+      ...(authorization ? { authorization } : {}),
+      at: this.now().toISOString(),
+      status: 0,
+      twins: 0,
+    };
+    this.queries.push(call);
+    const answer = (status: number, errorBody: string, name?: string) => {
+      call.status = status;
+      this.send(response, status, errorBody, name);
+    };
+
+    if (hub === undefined) {
+      answer(400, this.errorBody(400004, 'The request path is not valid.'), 'ArgumentInvalid');
+      return;
+    }
+    const authProblem = this.checkAuthorization(authorization, hub);
+    if (authProblem) {
+      answer(401, this.errorBody(401002, authProblem), 'IotHubUnauthorizedAccess');
+      return;
+    }
+    if (url.searchParams.get('api-version') !== STAND_IN_API_VERSION) {
+      answer(
+        400,
+        this.errorBody(
+          400001,
+          `The api-version is not supported by the stand-in; use ${STAND_IN_API_VERSION}.`,
+        ),
+        'InvalidProtocolVersion',
+      );
+      return;
+    }
+    if (typeof queryText !== 'string' || !TWIN_QUERY.test(queryText)) {
+      answer(
+        400,
+        this.errorBody(400004, 'The stand-in answers only {"query": "SELECT * FROM devices"}.'),
+        'ArgumentInvalid',
+      );
+      return;
+    }
+    const skip = continuation === undefined ? 0 : skipOf(continuation);
+    if (skip === undefined) {
+      answer(
+        400,
+        this.errorBody(400004, 'The continuation token is not valid.'),
+        'ArgumentInvalid',
+      );
+      return;
+    }
+
+    let result: StandInQueryAnswer;
+    try {
+      result = await this.options.twins!(hub, continuation !== undefined ? { continuation } : {});
+    } catch {
+      answer(500, this.errorBody(500001, 'The stand-in twin provider failed.'), 'ServerError');
+      return;
+    }
+    if (result === 'throttled') {
+      const retryAfter = this.options.throttleRetryAfterSeconds;
+      call.status = 429;
+      this.send(
+        response,
+        429,
+        this.errorBody(429001, 'The request has been throttled.'),
+        'ThrottlingException',
+        retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : undefined,
+      );
+      return;
+    }
+    if (!Array.isArray(result)) {
+      const raw = result as {
+        httpStatus: number;
+        body?: unknown;
+        headers?: Record<string, string>;
+      };
+      call.status = raw.httpStatus;
+      response.writeHead(raw.httpStatus, {
+        'content-type': 'application/json; charset=utf-8',
+        ...raw.headers,
+      });
+      response.end(
+        typeof raw.body === 'string'
+          ? raw.body
+          : raw.body === undefined
+            ? ''
+            : JSON.stringify(raw.body),
+      );
+      return;
+    }
+    const asked = Number(maxItemCount);
+    const size = Math.min(
+      Number.isInteger(asked) && asked > 0 ? asked : DEFAULT_PAGE_SIZE,
+      this.options.maxTwinsPerPage ?? Number.POSITIVE_INFINITY,
+    );
+    const twins = (result as readonly unknown[]).slice(skip, skip + size);
+    const more = skip + size < (result as readonly unknown[]).length;
+    call.status = 200;
+    call.twins = twins.length;
+    this.send(response, 200, JSON.stringify(twins), undefined, {
+      'x-ms-item-type': 'twin',
+      ...(more ? { 'x-ms-continuation': continuationOf(skip + size) } : {}),
+    });
+  }
+
   /** Undefined when the caller may go on; otherwise why not (IoT Hub's 401 messages). */
   private checkAuthorization(authorization: string | undefined, hub: string): string | undefined {
     if (!authorization) return 'Authorization header missing';
@@ -312,6 +499,27 @@ function trackingTime(date: Date): string {
     `${two(date.getUTCMonth() + 1)}/${two(date.getUTCDate())}/${date.getUTCFullYear()} ` +
     `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())}`
   );
+}
+
+/** An opaque-looking token, as IoT Hub's are: base64 of where the next page starts. */
+function continuationOf(skip: number): string {
+  return Buffer.from(JSON.stringify({ skip })).toString('base64');
+}
+
+function skipOf(token: string): number | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { skip?: unknown };
+    return Number.isInteger(parsed.skip) && (parsed.skip as number) >= 0
+      ? (parsed.skip as number)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function header(request: http.IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
 }
 
 function decodePathSegment(segment: string): string | undefined {

@@ -38,7 +38,11 @@ function aUseCase() {
   const ledger = new InMemoryLedger();
   const audit = new InMemoryAuditTrail();
   const deadLetters = new InMemoryDeadLetters();
+  const asked: string[][] = [];
   const ingest = new IngestIotHubEvents({
+    askNow: async (devices) => {
+      asked.push(devices.map((d) => d.deviceId));
+    },
     ledger,
     audit,
     deadLetters,
@@ -51,7 +55,7 @@ function aUseCase() {
       renewalPolicy: DEFAULT_RENEWAL_POLICY,
     },
   });
-  return { ingest, ledger, audit, deadLetters };
+  return { ingest, ledger, audit, deadLetters, asked };
 }
 
 /** The thermostat's first certificate, reported with its PEM chain at reported $version 2. */
@@ -350,5 +354,48 @@ describe('IngestIotHubEvents', () => {
     expect(deleted).toMatchObject({ type: 'device.deleted', opType: 'deleteDeviceIdentity' });
     expect(deleted?.old).toEqual(identity(renewedCertificate));
     expect(deleted?.new).toBeUndefined();
+  });
+});
+
+describe('IngestIotHubEvents and pending renewals', () => {
+  async function unreachableThermostat() {
+    const useCase = aUseCase();
+    await useCase.ingest.ingest([firstReport()]);
+    const stored = (await useCase.ledger.read({ hub: HUB, deviceId: THERMOSTAT }))!;
+    const record = structuredClone(stored.value);
+    record.renewal = {
+      status: 'unreachable',
+      campaignId: 'c1',
+      startedAt: NOW,
+      attempts: 1,
+      failures: 0,
+      nextAttemptAt: '2026-11-26T18:00:00.000Z',
+    };
+    await useCase.ledger.write(record, stored);
+    return useCase;
+  }
+
+  it('asks a device with a pending renewal right after it connects, even when another event follows in the batch', async () => {
+    const { ingest, asked } = await unreachableThermostat();
+    await ingest.ingest([
+      deviceConnected(from(THERMOSTAT, '2026-11-26T12:00:00.000Z'), 5n),
+      meterReport(),
+      // Applied too (the same certificate again, a newer $version): it must not cancel the ask.
+      twinUpdated(from(THERMOSTAT, '2026-11-26T12:00:01.000Z'), 3, {
+        certificate: firstCertificate.report(),
+      }),
+    ]);
+
+    expect(asked).toEqual([[THERMOSTAT]]);
+  });
+
+  it('does not ask a device that connected and disconnected again within the batch', async () => {
+    const { ingest, asked } = await unreachableThermostat();
+    await ingest.ingest([
+      deviceConnected(from(THERMOSTAT, '2026-11-26T12:00:00.000Z'), 5n),
+      deviceDisconnected(from(THERMOSTAT, '2026-11-26T12:00:02.000Z'), 6n),
+    ]);
+
+    expect(asked).toEqual([]);
   });
 });

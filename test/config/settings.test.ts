@@ -57,6 +57,7 @@ describe('loadSettings', () => {
           horizonMs: 12 * HOUR_MS,
           timing: DEFAULT_RENEWAL_TIMING,
         },
+        reconcile: { twinQueriesPerMinute: 10 },
       });
     });
 

@@ -1,27 +1,15 @@
-import {
-  DefaultAzureCredential,
-  ManagedIdentityCredential,
-  TokenCredential,
-} from '@azure/identity';
+import { TokenCredential } from '@azure/identity';
 import { DeviceMethods } from '../../app/ports';
-import { DAY_MS, MINUTE_MS } from '../../domain/Clock';
-import { DeviceKey, normalizeHubName } from '../../domain/DeviceKey';
+import { DAY_MS } from '../../domain/Clock';
+import { DeviceKey } from '../../domain/DeviceKey';
 import { MethodOutcome, RenewalRequest } from '../../domain/renewal/MethodOutcome';
-import {
-  IotHubCredentialSettings,
-  IotHubSettings,
-  IotHubTarget,
-  LOCAL_DEVELOPMENT_POLICY,
-} from '../../config/iotHubSettings';
+import { IotHubSettings } from '../../config/iotHubSettings';
+import { IOT_HUB_API_VERSION, IotHubAccess } from './IotHubAccess';
 import { ERROR_NAMES_BY_CODE, iotHubErrorCode } from './iotHubErrors';
-import { makeSasToken } from './iotHubConnection';
+import { networkFault, retryAfterOf, tokenFailure } from './iotHubHttp';
 
-/** The REST API version certfleet speaks (AZURE-FACTS.md, "IoT Hub direct methods"). */
-export const IOT_HUB_API_VERSION = '2021-04-12';
-/** The Entra ID scope of IoT Hub's data plane. */
-export const IOT_HUB_SCOPE = 'https://iothubs.azure.net/.default';
-/** A token is renewed this long before it expires, so none expires in flight. */
-const TOKEN_RENEWAL_MARGIN_MS = 5 * MINUTE_MS;
+// Still exported here, where they were first defined; they now live in IotHubAccess.
+export { IOT_HUB_API_VERSION, IOT_HUB_SCOPE } from './IotHubAccess';
 
 export interface IotHubDeviceMethodsOptions {
   settings: IotHubSettings;
@@ -29,11 +17,8 @@ export interface IotHubDeviceMethodsOptions {
   credential?: TokenCredential;
   /** The clock of SAS expiry and token caching. */
   now?: () => Date;
-}
-
-interface CachedToken {
-  header: string;
-  renewAt: number;
+  /** Routing and tokens shared with other IoT Hub adapters; built from the above if absent. */
+  access?: IotHubAccess;
 }
 
 /**
@@ -43,27 +28,28 @@ interface CachedToken {
  */
 export class IotHubDeviceMethods implements DeviceMethods {
   private readonly settings: IotHubSettings;
-  private readonly credential?: TokenCredential;
+  private readonly access: IotHubAccess;
   private readonly now: () => Date;
-  private readonly tokens = new Map<string, Promise<CachedToken>>();
 
   constructor(options: IotHubDeviceMethodsOptions) {
     this.settings = options.settings;
-    if (options.credential) this.credential = options.credential;
-    this.now = options.now ?? (() => new Date());
+    this.access =
+      options.access ??
+      new IotHubAccess({
+        settings: options.settings,
+        ...(options.credential ? { credential: options.credential } : {}),
+        ...(options.now ? { now: options.now } : {}),
+      });
+    this.now = this.access.now;
   }
 
   /** The adapter for the settings, with a managed identity or DefaultAzureCredential as set. */
   static fromSettings(settings: IotHubSettings, now?: () => Date): IotHubDeviceMethods {
-    return new IotHubDeviceMethods({
-      settings,
-      ...(settings.credential ? { credential: credentialFor(settings.credential) } : {}),
-      ...(now ? { now } : {}),
-    });
+    return new IotHubDeviceMethods({ settings, access: IotHubAccess.fromSettings(settings, now) });
   }
 
   async requestRenewal(device: DeviceKey, request: RenewalRequest): Promise<MethodOutcome> {
-    const target = this.targetOf(device.hub);
+    const target = this.access.targetOf(device.hub);
     if (!target) {
       return {
         kind: 'error',
@@ -83,20 +69,14 @@ export class IotHubDeviceMethods implements DeviceMethods {
 
     let authorization: string;
     try {
-      authorization = await this.authorizationFor(target);
+      authorization = await this.access.authorizationFor(target);
     } catch (error) {
-      // CredentialUnavailableError: no identity here to use; configuration, not a hiccup.
-      const name = (error as Error | undefined)?.name ?? 'Error';
-      return {
-        kind: 'error',
-        transient: name !== 'CredentialUnavailableError',
-        reason: `no Entra ID token for hub ${target.hub}: ${name}: ${shorten((error as Error | undefined)?.message)}`,
-      };
+      return { kind: 'error', ...tokenFailure(error, target.hub) };
     }
 
     // IoT Hub device ids may hold # ? % + $ and more (AZURE-FACTS.md): escape the segment.
     const url =
-      `${this.baseUrlOf(target)}/twins/${encodeURIComponent(device.deviceId)}/methods` +
+      `${this.access.baseUrlOf(target)}/twins/${encodeURIComponent(device.deviceId)}/methods` +
       `?api-version=${IOT_HUB_API_VERSION}`;
     let response: Response;
     let body: string;
@@ -129,85 +109,6 @@ export class IotHubDeviceMethods implements DeviceMethods {
     }
     return classify(response.status, body, response.headers, target.hub, this.now());
   }
-
-  private targetOf(hub: string): IotHubTarget | undefined {
-    const name = hubNameOf(hub);
-    const configured = this.settings.hubs.find((t) => t.hub === name);
-    if (configured || !this.settings.anyHubAtEndpoint || name === '') return configured;
-    return {
-      hub: name,
-      hostName: `${name}.azure-devices.net`,
-      auth: { kind: 'shared-access-key', ...LOCAL_DEVELOPMENT_POLICY },
-    };
-  }
-
-  private baseUrlOf(target: IotHubTarget): string {
-    // Locally every hub shares one endpoint and is told apart by the first path segment.
-    return this.settings.endpoint
-      ? `${this.settings.endpoint}/${encodeURIComponent(target.hub)}`
-      : `https://${target.hostName}`;
-  }
-
-  private async authorizationFor(target: IotHubTarget): Promise<string> {
-    const cached = this.tokens.get(target.hub);
-    if (cached) {
-      const token = await cached.catch(() => undefined);
-      if (token && token.renewAt > this.now().getTime()) return token.header;
-    }
-    // One token request per hub at a time: calls that find the same stale token share the new one.
-    let pending = this.tokens.get(target.hub);
-    if (!pending || pending === cached) {
-      pending = this.newToken(target, this.now().getTime());
-      this.tokens.set(target.hub, pending);
-    }
-    try {
-      return (await pending).header;
-    } catch (error) {
-      // A failed token request is not cached: the next call asks again.
-      if (this.tokens.get(target.hub) === pending) this.tokens.delete(target.hub);
-      throw error;
-    }
-  }
-
-  private async newToken(target: IotHubTarget, now: number): Promise<CachedToken> {
-    if (target.auth.kind === 'shared-access-key') {
-      const sas = makeSasToken(
-        {
-          hostName: target.hostName,
-          sharedAccessKeyName: target.auth.keyName,
-          sharedAccessKey: target.auth.key,
-        },
-        new Date(now),
-      );
-      return { header: sas.header, renewAt: sas.expiresAt.getTime() - TOKEN_RENEWAL_MARGIN_MS };
-    }
-    if (!this.credential) throw new Error('no TokenCredential was given for Entra ID hubs');
-    const token = await this.credential.getToken(IOT_HUB_SCOPE);
-    if (!token) throw new Error('the credential returned no token');
-    return {
-      header: `Bearer ${token.token}`,
-      renewAt: Math.min(
-        token.expiresOnTimestamp - TOKEN_RENEWAL_MARGIN_MS,
-        token.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY,
-      ),
-    };
-  }
-}
-
-function credentialFor(settings: IotHubCredentialSettings): TokenCredential {
-  if (settings.kind === 'managedidentity') {
-    return settings.clientId
-      ? new ManagedIdentityCredential({ clientId: settings.clientId })
-      : new ManagedIdentityCredential();
-  }
-  return new DefaultAzureCredential(
-    settings.clientId ? { managedIdentityClientId: settings.clientId } : {},
-  );
-}
-
-/** `contoso-hub`, `Contoso-Hub.azure-devices.net`, `contoso-hub.azure-devices.cn` -> `contoso-hub`. */
-function hubNameOf(hub: string): string {
-  return normalizeHubName(hub).split('.')[0] ?? '';
 }
 
 /**
@@ -293,32 +194,4 @@ function deviceAnswer(body: string): MethodOutcome {
   return answer.status === 200 || answer.status === 202
     ? { kind: 'accepted', status: answer.status, ...payload }
     : { kind: 'refused', status: answer.status, ...payload };
-}
-
-/** `Retry-After` as seconds or an HTTP date, or Azure's `retry-after-ms`; undefined if absent. */
-function retryAfterOf(headers: Headers, now: Date): number | undefined {
-  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
-    const ms = headers.get(name)?.trim();
-    if (ms && /^\d+$/.test(ms)) return Number(ms);
-  }
-  const value = headers.get('retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
-}
-
-/** Names a failed fetch: its own timeout, or the network error code under `cause`. */
-function networkFault(error: unknown): string {
-  const e = error as { name?: string; message?: string; cause?: { code?: string; name?: string } };
-  if (e?.name === 'TimeoutError') return 'no answer in time (certfleet timed out)';
-  if (e?.name === 'AbortError') return 'request aborted';
-  const cause = e?.cause?.code ?? e?.cause?.name;
-  return `network error (${cause ?? e?.name ?? 'unknown'}${e?.message ? `: ${shorten(e.message)}` : ''})`;
-}
-
-function shorten(text: string | undefined): string {
-  if (!text) return '';
-  const line = text.split('\n')[0] ?? '';
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }

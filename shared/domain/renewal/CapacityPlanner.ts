@@ -101,7 +101,7 @@ export function planRenewals(input: PlanInput): CapacityPlan {
     (a, b) => cmp(a.validUntil, b.validUntil) || cmp(a.actionAt, b.actionAt),
   );
   const chosen = competing.slice(0, capacityOf(thisMinute)).map((c) => {
-    const start = Math.max(now, jitteredStart(c, thisMinute));
+    const start = Math.max(now, jitteredStart(c, thisMinute, Date.parse(c.validUntil)));
     const planned: PlannedStart = {
       hub: c.hub,
       deviceId: c.deviceId,
@@ -112,22 +112,31 @@ export function planRenewals(input: PlanInput): CapacityPlan {
     return planned;
   });
 
-  // At risk: late ones that, at this rate and earliest expiry first, are reached only after expiry.
+  // At risk: what competes for the slots from now on (what is left of this minute's budget, then
+  // the rate each minute), earliest expiry first, reached only after its certificate expired.
+  // Renewals placed in later minutes are left out, so this is a lower bound.
+  const firstMinute = capacityOf(thisMinute);
   let atRisk = 0;
-  [...late]
-    .sort((a, b) => cmp(a.validUntil, b.validUntil))
-    .forEach((c, i) => {
-      const reachedAt = now + Math.floor(i / Math.max(1, rate)) * MINUTE_MS;
-      if (rate === 0 || reachedAt >= Date.parse(c.validUntil)) atRisk += 1;
-    });
+  competing.forEach((c, i) => {
+    const reachedAt =
+      i < firstMinute
+        ? now
+        : (thisMinute + 1 + Math.floor((i - firstMinute) / Math.max(1, rate))) * MINUTE_MS;
+    if (rate === 0 || reachedAt >= Date.parse(c.validUntil)) atRisk += 1;
+  });
 
   return { now: chosen, later: requests.length - chosen.length, late: late.length, atRisk };
 }
 
-/** A device's start inside a minute: a stable jitter from its id spreads the minute's calls. */
-function jitteredStart(c: DeviceKey, minute: number): number {
+/**
+ * A device's start inside a minute: a stable jitter from its id spreads the minute's calls, over
+ * the part of the minute before its certificate expires (a call after expiry cannot save it).
+ */
+function jitteredStart(c: DeviceKey, minute: number, validUntil: number): number {
+  const from = minute * MINUTE_MS;
+  const span = Math.max(1, Math.min(MINUTE_MS, validUntil - from));
   const digest = createHash('sha256').update(`${c.hub}\n${c.deviceId}`).digest();
-  return minute * MINUTE_MS + Math.floor((digest.readUInt32BE(0) / 2 ** 32) * MINUTE_MS);
+  return from + Math.floor((digest.readUInt32BE(0) / 2 ** 32) * span);
 }
 
 function cmp(a: string, b: string): number {

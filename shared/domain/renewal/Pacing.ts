@@ -135,7 +135,11 @@ export function recordOutcome(
   };
 
   if (outcome === 'throttled') {
-    const pauses = (state.hubs[hub]?.pauses ?? 0) + 1;
+    // The answers of calls already in flight when the hub was paused are covered by that pause:
+    // one pause per episode, doubling on the next episode, not on every throttled call.
+    const current = state.hubs[hub];
+    if (current && now < current.pausedUntil) return { state: next, opened, resolved: [] };
+    const pauses = (current?.pauses ?? 0) + 1;
     const wait = Math.min(policy.maxPauseMs, policy.throttlePauseMs * 2 ** (pauses - 1));
     next.hubs[hub] = { pausedUntil: later(now, wait), pauses };
     open(
@@ -146,7 +150,8 @@ export function recordOutcome(
     return { state: next, opened, resolved: [] };
   }
   if (outcome === 'error') {
-    next = pauseAll(next, now, policy);
+    // Likewise, errors of calls in flight when everyone was paused do not lengthen the pause.
+    if (!isPaused({ ...next, hubs: {} }, now)) next = pauseAll(next, now, policy);
     open('service-error', `renewal requests fail for a reason that is not the device's: ${detail}`);
     return { state: next, opened, resolved: [] };
   }

@@ -32,7 +32,27 @@ export function startCampaign(
   requestedBy?: { who: string; why: string },
 ): DeviceRecord {
   const current = record.current;
-  if (!current || inCampaign(record)) return record;
+  if (!current) return record;
+  const status = renewalOf(record).status;
+  if (trigger === 'manual' && requestedBy && inCampaign(record) && status !== 'failed') {
+    // A person asks while a campaign runs: ask again now, and record who and why.
+    const next = structuredClone(record);
+    next.renewal = { ...renewalOf(record), status: 'due', nextAttemptAt: now };
+    delete next.renewal.deadline;
+    next.updatedAt = now;
+    next.pendingAudit.push(
+      renewalAudit(
+        next,
+        'renewal.due',
+        now,
+        { trigger, requestedBy: requestedBy.who, requestId: `manual:${now}` },
+        `manual renewal: ${requestedBy.why}`,
+      ),
+    );
+    return next;
+  }
+  // A campaign already runs; but a person may restart one that gave up.
+  if (inCampaign(record) && !(trigger === 'manual' && status === 'failed')) return record;
   const next = structuredClone(record);
   const campaignId = auditEntryId([
     'campaign',
@@ -239,10 +259,15 @@ export function newCertificateArrived(
   occurredAt: string,
   now: string,
   problems: string[],
+  timing: RenewalTiming,
 ): void {
   const renewal = renewalOf(record);
-  const campaign = inCampaign(record) || renewal.status === 'expired';
+  // An expiry recorded while certfleet was not renewing the device (never asked, requests
+  // disabled) is no campaign: the device got its new certificate by itself.
+  const campaign =
+    inCampaign(record) || (renewal.status === 'expired' && renewal.campaignId !== undefined);
   if (!campaign) {
+    if (renewal.status === 'expired') record.renewal = { ...HEALTHY };
     if (entry.type === 'certificate.renewed')
       entry.renewal = { campaignId: '', attempts: 0, failures: 0, renewedBy: 'device' };
     return;
@@ -265,17 +290,27 @@ export function newCertificateArrived(
     record.renewal = { ...HEALTHY };
     return;
   }
-  const next = {
-    ...renewal,
-    status: 'retrying' as const,
-    reason: problems.join('; '),
-    nextAttemptAt: now,
-  };
+  // A certificate that is not the renewal asked for is a failed attempt like a refusal: it
+  // backs off, and a device that keeps producing bad certificates is given up on.
+  const reason = problems.join('; ');
+  const failures = renewal.failures + 1;
+  const next: RenewalState = { ...renewal, failures, reason };
   delete next.deadline;
   record.renewal = next;
-  record.pendingAudit.push(
-    renewalAudit(record, 'renewal.failed', occurredAt, { reason: next.reason }),
-  );
+  const failed = renewalAudit(record, 'renewal.failed', occurredAt, { reason });
+  failed.recordedAt = now;
+  record.pendingAudit.push(failed);
+  if (failures >= timing.maxFailures) {
+    abandon(record, now, `${failures} failed attempts; last: ${reason}`);
+    return;
+  }
+  record.renewal = {
+    ...next,
+    status: 'retrying',
+    nextAttemptAt: new Date(
+      Date.parse(now) + backoffMs(timing.refusalBackoff, failures),
+    ).toISOString(),
+  };
 }
 
 function failAttempt(
@@ -326,6 +361,10 @@ export function renewalAudit(
       renewal.attempts,
       renewal.failures,
       fields.requestId,
+      // Which certificate it is about: two bad certificates in turn, or the expiries of two
+      // certificates outside any campaign, are distinct events.
+      record.current?.thumbprintSha256 ?? record.current?.validUntil,
+      record.current?.reportedVersion,
     ]),
     type,
     hub: record.hub,
