@@ -1,0 +1,15 @@
+import './quietFunctionsTestMode'; // first: the functions/ modules register as they load
+import { HttpFunctionOptions } from '@azure/functions';
+import { deviceRoutes } from '../../functions/devices';
+import { iotHubEventsTrigger } from '../../functions/iotHubEvents';
+import { reconcileTwinsTrigger } from '../../functions/reconcileTwins';
+import { renewalSweepTrigger } from '../../functions/renewalSweep';
+
+/**
+ * Every trigger definition the Function app registers, as the local host sees them: the very
+ * objects functions/*.ts pass to `app.http/timer/eventHub`, so routes and schedules have one
+ * source of truth (a test checks that nothing registered is missing here).
+ */
+export const httpTriggers: readonly { name: string; options: HttpFunctionOptions }[] = deviceRoutes;
+export const timerTriggers = [renewalSweepTrigger, reconcileTwinsTrigger] as const;
+export const eventHubTriggers = [iotHubEventsTrigger] as const;
