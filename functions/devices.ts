@@ -81,9 +81,15 @@ export async function renewDevice(
   const key = { hub: found.record.hub, deviceId: found.record.deviceId };
   const result = await services().renewals.renewOnRequest(key, { who, why: reason.trim() });
   if (!('record' in result)) {
-    return result.status === 'not-found'
-      ? problem(404, `device ${key.deviceId} is not active in the ledger`)
-      : problem(409, `device ${key.deviceId} has reported no certificate to renew`);
+    if (result.status === 'not-found')
+      return problem(404, `device ${key.deviceId} is not active in the ledger`);
+    if (result.status === 'expired') {
+      return problem(
+        409,
+        `device ${key.deviceId}'s certificate has expired: it cannot be reached and must re-provision through DPS with its onboarding credential`,
+      );
+    }
+    return problem(409, `device ${key.deviceId} has reported no certificate to renew`);
   }
   context.log(`manual renewal of ${key.hub}/${key.deviceId} by ${who}: ${result.status}`);
   return {

@@ -236,13 +236,17 @@ export class RenewDevices {
     requestedBy: { who: string; why: string },
   ): Promise<
     | { status: 'requested' | 'queued'; outcome?: MethodOutcomeKind; record: DeviceRecord }
-    | { status: 'not-found' | 'no-certificate' }
+    | { status: 'not-found' | 'no-certificate' | 'expired' }
   > {
     const now = isoUtc(this.deps.clock.now());
-    let missing: 'not-found' | 'no-certificate' | undefined;
+    let missing: 'not-found' | 'no-certificate' | 'expired' | undefined;
     const touched = await updateRecord(this.deps.ledger, key, (record) => {
+      missing = undefined;
       if (!record || record.lifecycle !== 'active') missing = 'not-found';
       else if (!record.current) missing = 'no-certificate';
+      // An expired certificate cannot connect: no direct method reaches the device, which must
+      // re-provision through DPS with its onboarding credential.
+      else if (record.current.validUntil <= now) missing = 'expired';
       if (missing || !record) return undefined;
       // A person asking is what a campaign certfleet gave up on (`failed`) waits for: it starts
       // afresh. Kept as it was, it would never be asked, and the answer would say "queued".

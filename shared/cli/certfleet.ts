@@ -17,8 +17,11 @@ import { ingestJsonLines } from './ingestJsonLines';
  * certfleet's command line. Same settings and same code path as the Function app.
  * Exit codes: 0 success, 2 bad usage or settings, 1 failure; errors on stderr in one line.
  */
-function connect(clock: Clock = systemClock): Services {
-  const instance = buildServices(loadSettings(cliEnvironment()), { clock });
+function connect(clock: Clock = systemClock, sleep?: (ms: number) => Promise<void>): Services {
+  const instance = buildServices(loadSettings(cliEnvironment()), {
+    clock,
+    ...(sleep ? { sleep } : {}),
+  });
   useServices(instance); // the trigger's handler, driven by `ingest`, uses the same services
   return instance;
 }
@@ -117,8 +120,9 @@ export function buildProgram(): Command {
     .option('--now <iso>', 'run as if it were this UTC time (ISO 8601)')
     .option('--dry-run', 'plan only: ask no device, change nothing')
     .action(async (opts: { now?: string; dryRun?: boolean }) => {
-      const clock = opts.now ? new ManualClock(checkInstant(opts.now, '--now')) : systemClock;
-      const s = connect(clock);
+      const manual = opts.now ? new ManualClock(checkInstant(opts.now, '--now')) : undefined;
+      // With --now the run is on virtual time: pacing waits move that clock, not the wall's.
+      const s = manual ? connect(manual, async (ms) => manual.advance(ms)) : connect();
       const report = await s.renewals.sweep({ dryRun: opts.dryRun ?? false });
       await write(`${describeSweep(report)}\n`);
       if (report.dryRun) {
@@ -135,12 +139,13 @@ export function buildProgram(): Command {
     .command('forecast')
     .description('renewal demand per day against capacity; names the days over capacity')
     .option('--days <n>', 'days ahead', '30')
-    .action(async (opts: { days: string }) => {
+    .option('--now <iso>', 'forecast from this UTC time (ISO 8601)')
+    .action(async (opts: { days: string; now?: string }) => {
       const days = Number(opts.days);
       if (!Number.isInteger(days) || days < 1 || days > 366)
         throw new UsageError('--days must be a whole number from 1 to 366');
       const s = connect();
-      const now = isoUtc(systemClock.now());
+      const now = opts.now ? checkInstant(opts.now, '--now') : isoUtc(systemClock.now());
       const entries = [];
       for await (const e of s.ledger.actionsDueBefore(
         new Date(Date.parse(now) + days * DAY_MS).toISOString(),

@@ -51,9 +51,10 @@ function reportOf(deviceId: string, shiftMs = 0) {
   });
 }
 
+/** Every record with its ETag (a rewrite changes it) and the renewal index. */
 async function ledgerAsStored(): Promise<unknown[]> {
   const records: unknown[] = [];
-  for await (const record of seeded.ledger.list()) records.push(record);
+  for await (const record of seeded.ledger.list()) records.push(await seeded.ledger.read(record));
   const index: unknown[] = [];
   for await (const entry of seeded.ledger.actionsDueBefore('2027-01-01T00:00:00.000Z'))
     index.push(entry);

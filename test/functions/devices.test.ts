@@ -203,6 +203,16 @@ describe('POST /api/devices/{deviceId}/renew', () => {
     expect(fleet.calls).toEqual([]);
     expect(await auditOfToday()).toEqual([]);
   });
+  it('answers 409 for a device whose certificate has expired: it must re-provision, no call can reach it', async () => {
+    clock.set('2026-12-02T00:00:00.000Z');
+    const response = await renew('pump-0001', { reason: 'too late' });
+
+    expect(response.status).toBe(409);
+    expect(errorOf(response)).toMatch(
+      /certificate has expired: it cannot be reached and must re-provision/,
+    );
+    expect(fleet.calls).toEqual([]);
+  });
 });
 
 describe('POST /api/devices/{deviceId}/renew for a device certfleet gave up on', () => {

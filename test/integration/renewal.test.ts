@@ -6,7 +6,7 @@ import { AuditEntry } from '../../shared/domain/AuditEntry';
 import { DAY_MS, HOUR_MS, MINUTE_MS, ManualClock } from '../../shared/domain/Clock';
 import { DeviceRecord } from '../../shared/domain/DeviceRecord';
 import { deviceConnected, twinUpdated } from '../../shared/local/iotHubMessages';
-import { Services, buildServices } from '../../shared/services';
+import { buildServices } from '../../shared/services';
 import { TestPki, aPki } from '../support/certificates';
 import { SimulatedTime } from '../support/simulatedTime';
 import { ACCEPTS, FleetCall, REFUSES, StandInFleet } from '../support/standInFleet';
@@ -50,8 +50,6 @@ function validity(shiftMs = 0, from = FROM, until = UNTIL): Record<string, unkno
 }
 
 interface World {
-  services: Services;
-  clock: ManualClock;
   fleet: StandInFleet;
   /** Moves the clock to `iso` (never back) and runs one sweep, as the timer would. */
   sweepAt(iso: string): Promise<SweepReport>;
@@ -77,7 +75,8 @@ beforeAll(async () => {
 async function aWorld(now: string, env: Record<string, string> = {}): Promise<World> {
   const clock = new ManualClock(now);
   const time = new SimulatedTime(clock);
-  // A paced call is done once the device's answer is stored in its record.
+  // SimulatedTime wakes the next paced call once the woken one is done: it reads the ledger
+  // (busy) and, once its call reached the hub, stores the device's answer in its record.
   let answering: string | undefined;
   const fleet = await new StandInFleet(clock, (hub, deviceId) => {
     answering = `${hub}/${deviceId}`;
@@ -108,8 +107,6 @@ async function aWorld(now: string, env: Record<string, string> = {}): Promise<Wo
     return out;
   };
   return {
-    services,
-    clock,
     fleet,
     sweepAt: async (iso) => {
       time.moveTo(iso);

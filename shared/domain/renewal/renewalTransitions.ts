@@ -60,6 +60,8 @@ export function startCampaign(
     record.deviceId,
     current.thumbprintSha256 ?? current.validUntil,
     now,
+    // The campaign before: two campaigns started in the same millisecond still differ.
+    record.renewal?.campaignId,
   ]);
   next.renewal = {
     status: 'due',
@@ -308,7 +310,8 @@ export function newCertificateArrived(
     ...next,
     status: 'retrying',
     nextAttemptAt: new Date(
-      Date.parse(now) + backoffMs(timing.refusalBackoff, failures),
+      Date.parse(now) +
+        cappedBackoff(record, now, backoffMs(timing.refusalBackoff, failures), timing),
     ).toISOString(),
   };
 }
@@ -327,10 +330,27 @@ function failAttempt(
     record.pendingAudit.push(renewalAudit(record, 'renewal.failed', now, { reason }));
     return abandon(record, now, `${failures} failed attempts; last: ${reason}`);
   }
-  const nextAttemptAt = new Date(Date.parse(now) + backoffMs(backoff, failures)).toISOString();
+  const wait = cappedBackoff(record, now, backoffMs(backoff, failures), timing);
+  const nextAttemptAt = new Date(Date.parse(now) + wait).toISOString();
   record.renewal = { ...record.renewal, status: 'retrying', nextAttemptAt };
   record.pendingAudit.push(renewalAudit(record, 'renewal.failed', now, { reason }));
   return record;
+}
+
+/**
+ * A backoff never waits away the certificate's last chances: at most half the time left before
+ * it expires (and not less than the shortest backoff), so a 7-day certificate refused a few times
+ * is still tried again before it runs out.
+ */
+function cappedBackoff(
+  record: DeviceRecord,
+  now: string,
+  ms: number,
+  timing: RenewalTiming,
+): number {
+  const validUntil = record.current ? Date.parse(record.current.validUntil) : Infinity;
+  const half = (validUntil - Date.parse(now)) / 2;
+  return Math.max(timing.timeoutBackoff.baseMs, Math.min(ms, half));
 }
 
 function abandon(record: DeviceRecord, now: string, reason: string): DeviceRecord {

@@ -341,8 +341,23 @@ describe('renewal transitions', () => {
         now = next;
       }
 
-      expect(waits).toEqual([1, 2, 4, 8, 16, 32, 32]);
+      // 1 h doubling to 32 h; the seventh wait would be 32 h, but only 45 h are left before the
+      // certificate expires: a backoff waits at most half the time left.
+      expect(waits).toEqual([1, 2, 4, 8, 16, 32, 22.5]);
       expect(renewalOf(record)).toMatchObject({ status: 'retrying', attempts: 7, failures: 7 });
+    });
+
+    it('never backs off past the last chances before expiry, nor below the shortest backoff', () => {
+      const record = inCampaign();
+      const validUntil = Date.parse(record.current!.validUntil);
+      const late = new Date(validUntil - 90 * 60_000).toISOString();
+      const later = flushed(asked(record, refused(), late));
+      const wait = Date.parse(renewalOf(later).nextAttemptAt!) - Date.parse(late);
+
+      expect(wait).toBe(45 * 60_000); // half the 90 minutes left, not the 1 h backoff
+      const veryLate = new Date(validUntil - 4 * 60_000).toISOString();
+      const last = flushed(asked(record, refused(), veryLate));
+      expect(Date.parse(renewalOf(last).nextAttemptAt!) - Date.parse(veryLate)).toBe(5 * 60_000);
     });
 
     it('abandons the campaign at the maximum number of failures', () => {
