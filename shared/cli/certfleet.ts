@@ -12,6 +12,7 @@ import { Services, buildServices, useServices } from '../services';
 import { UsageError, cliEnvironment } from './cliEnvironment';
 import { CSV_COLUMNS, csvRow, describeDevice, publicRecord } from './formatDevice';
 import { ingestJsonLines } from './ingestJsonLines';
+import { listen } from './listen';
 
 /**
  * certfleet's command line. Same settings and same code path as the Function app.
@@ -58,6 +59,26 @@ export function buildProgram(): Command {
           `${total.irrelevant} irrelevant, ${total.ignored} ignored, ${total.deadLettered} dead-lettered; ` +
           `${total.auditWritten} audit records written\n`,
       );
+    });
+
+  program
+    .command('listen')
+    .description(
+      'consume IoT Hub events from a real Event Hub (checkpoints in Blob Storage) until Ctrl-C',
+    )
+    .option(
+      '--consumer-group <group>',
+      'consumer group (default: CERTFLEET_EVENTHUB_CONSUMER_GROUP, else $Default)',
+    )
+    .option('--from-start', 'where no checkpoint exists yet, start at the earliest retained event')
+    .option('--max-batch <n>', 'events per batch, 1 to 1000 (default 100)')
+    .action(async (opts: { consumerGroup?: string; fromStart?: boolean; maxBatch?: string }) => {
+      await listen(opts, {
+        env: cliEnvironment(),
+        out: (line) => process.stdout.write(`${line}\n`),
+        err: (line) => process.stderr.write(`certfleet listen: ${line}\n`),
+        signals: process,
+      });
     });
 
   program
