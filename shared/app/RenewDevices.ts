@@ -180,8 +180,14 @@ export class RenewDevices {
     // The wait for a certificate that never came counts as a failure in the fleet's window.
     const afterBooks = await this.updatePacing((state) => {
       let next = state;
-      for (const n of noShows) next = this.recorded(next, n.at, 'no-show', n.hub).state;
-      return { state: next, opened: [], resolved: [] };
+      // No-shows are what an issuer outage looks like: the failure spike they open is audited.
+      const opened: Incident[] = [];
+      for (const n of noShows) {
+        const change = this.recorded(next, n.at, 'no-show', n.hub);
+        next = change.state;
+        opened.push(...change.opened);
+      }
+      return { state: next, opened, resolved: [] };
     });
     const { granted, state: live } = await this.reserveBudget(plan.now.length, now);
     const steps = await this.request(plan.now.slice(0, granted), touched, live);

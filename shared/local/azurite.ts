@@ -67,6 +67,11 @@ export async function startAzurite(): Promise<RunningAzurite> {
       }
       if (found.blob && found.table) {
         clearTimeout(timer);
+        // Stop collecting: Azurite keeps writing for as long as it runs, and rescanning all of
+        // it on every chunk made a long run's own process slower by the minute.
+        child.stdout?.off('data', onData);
+        child.stderr?.off('data', onData);
+        output = '';
         resolve({ blob: found.blob, table: found.table });
       }
     };

@@ -1,117 +1,147 @@
 import './quietFunctionsTestMode'; // first: before functions/ registers anything
-import { InvocationContext } from '@azure/functions';
-import { handleIotHubEvents, iotHubEventsTrigger } from '../../functions/iotHubEvents';
-import { triggerBatchFromMessages } from '../adapters/eventhub/triggerBatch';
 import { loadSettings } from '../config/settings';
-import { buildServices, useServices } from '../services';
-import { DeviceRecord } from '../domain/DeviceRecord';
+import { ManualClock } from '../domain/Clock';
+import { buildServices } from '../services';
+import {
+  SimulatedFleet,
+  defaultFleetOptions,
+  describeSummary,
+  runSimulatedFleet,
+} from '../simulation/fleet';
+import { LocalHost } from './LocalHost';
 import { startAzurite } from './azurite';
-import { SAMPLE_START, sampleEventStream } from './sampleEvents';
+import { httpTriggers } from './triggerDefinitions';
 
 /**
- * `npm start`: the main job on embedded defaults. Starts Azurite, feeds a sample IoT Hub event
- * stream through the Event Hub trigger's own handler (the same definition the Functions host
- * registers), then prints the ledger, the audit trail's verification and the dead letters.
+ * `npm start`: certfleet end to end on this machine, on embedded defaults. Starts Azurite, runs
+ * a simulated fleet (a few hundred devices with real keys, certificates from a local CA through
+ * a stand-in DPS) for a few months of virtual time through certfleet's real handlers, sweeps and
+ * storage, prints the summary, then serves certfleet's HTTP API on http://localhost:7071 with
+ * the Functions' own routes until Ctrl-C.
+ *
+ *   npm start                      the default fleet, then serve
+ *   npm start -- --exit            exit after the summary
+ *   npm start -- --devices 500 --days 60 --seed 7 --port 7072
  */
+interface Options {
+  exit: boolean;
+  devices?: number;
+  days?: number;
+  seed: number;
+  port: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { exit: false, seed: 1, port: 7071 };
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i];
+    const value = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v <= 0) throw new Error(`${arg} takes a positive whole number`);
+      return v;
+    };
+    if (arg === '--exit') options.exit = true;
+    else if (arg === '--devices') options.devices = value();
+    else if (arg === '--days') options.days = value();
+    else if (arg === '--seed') options.seed = value();
+    else if (arg === '--port') options.port = value();
+    else
+      throw new Error(
+        `unknown option ${arg} (known: --exit, --devices N, --days N, --seed N, --port N)`,
+      );
+  }
+  return options;
+}
+
 async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const fleetOptions = {
+    ...defaultFleetOptions(args.seed),
+    ...(args.devices ? { devices: args.devices } : {}),
+    ...(args.days ? { days: args.days } : {}),
+  };
   process.stdout.write('certfleet: starting Azurite on free loopback ports…\n');
   const azurite = await startAzurite();
-  try {
-    const sample = await sampleEventStream();
-    const settings = loadSettings({
-      ...process.env,
-      FleetStorage: azurite.connectionString,
-      CERTFLEET_TRUST_BUNDLE: sample.trustBundlePem,
-    });
-    const services = buildServices(settings);
-    useServices(services);
-
-    const { bodies, metadata } = triggerBatchFromMessages(sample.messages);
-    const context = new InvocationContext({
-      functionName: iotHubEventsTrigger.name,
-      invocationId: 'local-sample',
-      triggerMetadata: metadata,
-      logHandler: () => undefined,
-    });
-    const summary = await handleIotHubEvents(bodies, context);
-    process.stdout.write(
-      `\nIngested ${summary.messages} sample IoT Hub events through the '${iotHubEventsTrigger.name}' trigger's handler:\n` +
-        `  ${summary.applied} applied, ${summary.duplicate} duplicate, ${summary.stale} stale, ${summary.irrelevant} irrelevant, ` +
-        `${summary.deadLettered} dead-lettered, ${summary.auditWritten} audit records\n\n`,
-    );
-
-    const records: DeviceRecord[] = [];
-    for await (const record of services.ledger.list()) records.push(record);
-    process.stdout.write(
-      `Certificate ledger (${records.length} devices):\n${ledgerTable(records)}\n\n`,
-    );
-
-    const dates = new Set<string>();
-    for (
-      let d = Date.parse(SAMPLE_START);
-      d <= Date.parse(SAMPLE_START) + 30 * 86_400_000;
-      d += 86_400_000
-    )
-      dates.add(new Date(d).toISOString().slice(0, 10));
-    let auditRecords = 0;
-    let broken = 0;
-    for (const date of dates) {
-      const v = await services.audit.verifyDate(date);
-      for (const blob of v.blobs) {
-        auditRecords += blob.result.records;
-        if (!blob.result.ok) broken += 1;
-      }
-    }
-    process.stdout.write(
-      `Audit trail: ${auditRecords} records, hash chains ${broken === 0 ? 'verified' : `BROKEN in ${broken} blobs`}\n`,
-    );
-    let letters = 0;
-    for await (const letter of services.deadLetters.list()) {
-      letters += 1;
-      process.stdout.write(
-        `${letters === 1 ? 'Dead letters:\n' : ''}  ${letter.code}: ${shorten(letter.reason, 110)}\n`,
-      );
-    }
-    if (broken > 0) process.exitCode = 1;
-  } finally {
+  let host: LocalHost | undefined;
+  const stop = async () => {
+    await host?.close();
     await azurite.stop();
+  };
+  try {
+    const clock = new ManualClock(fleetOptions.start);
+    process.stdout.write(
+      'certfleet: creating the simulated fleet (real P-384 keys, certificates from a local CA via a stand-in DPS)…\n',
+    );
+    const fleet = await SimulatedFleet.create(fleetOptions, clock);
+    process.stdout.write(
+      `certfleet: ${fleet.devices.length} devices; running ${fleetOptions.days} days of fleet time through certfleet…\n`,
+    );
+    const settings = loadSettings({ FleetStorage: azurite.connectionString, ...fleet.environment });
+    const services = buildServices(settings, { clock, sleep: fleet.sleep, methods: fleet });
+    const progress = progressBar(`certfleet: ${fleetOptions.days} days of fleet time`);
+    const summary = await runSimulatedFleet({
+      services,
+      clock,
+      fleet,
+      start: fleetOptions.start,
+      days: fleetOptions.days,
+      onProgress: progress.update,
+    });
+    progress.done();
+    process.stdout.write(`\n${describeSummary(summary)}\n`);
+    if (args.exit) return;
+
+    let example = 'sim-0001';
+    for await (const record of services.ledger.list()) {
+      example = record.deviceId;
+      break;
+    }
+    host = new LocalHost(httpTriggers, (line) => process.stdout.write(`${line}\n`));
+    const url = await host.listen(args.port);
+    process.stdout.write(
+      `\ncertfleet's HTTP API on ${url} (the Functions routes; keys are not checked locally):\n` +
+        host
+          .describeRoutes()
+          .map((r) => `  ${r}\n`)
+          .join('') +
+        `for example: curl ${url}/api/devices/${encodeURIComponent(example)}\n` +
+        'Ctrl-C to stop.\n',
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    process.stdout.write('\ncertfleet: stopping…\n');
+  } finally {
+    await stop();
   }
 }
 
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, text.lastIndexOf(' ', max - 1))} …`;
-}
-
-function ledgerTable(records: DeviceRecord[]): string {
-  const rows = records.map((r) => [
-    r.deviceId,
-    r.lifecycle,
-    r.connection.state,
-    r.current?.validUntil.slice(0, 16) ?? '-',
-    r.renewalDueAt?.slice(0, 16) ?? '-',
-    r.current
-      ? r.current.source === 'pem'
-        ? `PEM ${r.current.keyAlgorithm ?? ''}`.trim()
-        : 'fields'
-      : '-',
-    r.findings.map((f) => f.code).join(', ') || '-',
-  ]);
-  const header = [
-    'device',
-    'lifecycle',
-    'connection',
-    'valid until',
-    'renewal due',
-    'known from',
-    'findings',
-  ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+/** A progress bar on a terminal; a line every 10% otherwise (CI logs, pipes). */
+function progressBar(label: string) {
+  const tty = process.stdout.isTTY === true;
+  let lastTenth = -1;
+  return {
+    update: (fraction: number, at: string) => {
+      const share = Math.max(0, Math.min(1, fraction));
+      if (tty) {
+        const width = 30;
+        const filled = Math.round(share * width);
+        process.stdout.write(
+          `\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(share * 100)).padStart(3)}%  ${at.slice(0, 10)}`,
+        );
+      } else if (Math.floor(share * 10) > lastTenth) {
+        lastTenth = Math.floor(share * 10);
+        process.stdout.write(`${label}: ${lastTenth * 10}% (${at.slice(0, 10)})\n`);
+      }
+    },
+    done: () => {
+      if (tty) process.stdout.write('\n');
+    },
+  };
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`certfleet: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(`certfleet: ${(error as Error).message}\n`);
   process.exitCode = 1;
 });

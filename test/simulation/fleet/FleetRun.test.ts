@@ -1,0 +1,249 @@
+import { AuditEntry } from '../../../shared/domain/AuditEntry';
+import { DAY_MS, HOUR_MS, ManualClock, isoUtc } from '../../../shared/domain/Clock';
+import { DeviceRecord } from '../../../shared/domain/DeviceRecord';
+import { loadSettings } from '../../../shared/config/settings';
+import { Services, buildServices, useServices } from '../../../shared/services';
+import { FleetOptions, defaultFleetOptions } from '../../../shared/simulation/fleet/FleetOptions';
+import { runSimulatedFleet } from '../../../shared/simulation/fleet/FleetRun';
+import { FleetSummary, describeSummary } from '../../../shared/simulation/fleet/FleetSummary';
+import { SimulatedFleet } from '../../../shared/simulation/fleet/SimulatedFleet';
+import { testEnvironment } from '../../support/testStorage';
+
+/**
+ * A small fleet end to end on Azurite: real devices (keys, CSRs, the stand-in DPS), certfleet's
+ * real trigger handler, sweeps, ledger and audit trail, in virtual time.
+ */
+const START = '2026-11-01T00:00:00.000Z';
+const RATE = 1;
+
+/** 28 devices and a cohort of 8 over 20 days, on 7- and 14-day leaves, one renewal a minute. */
+function smallFleet(seed: number): FleetOptions {
+  return {
+    ...defaultFleetOptions(seed),
+    start: START,
+    days: 20,
+    devices: 28,
+    cohort: {
+      size: 8,
+      hourStart: '2026-11-04T09:00:00.000Z',
+      tag: 'batch-a',
+      policy: 'weekly',
+    },
+    policies: [
+      { name: 'weekly', leafValidityDays: 7, share: 0.5 },
+      { name: 'fortnightly', leafValidityDays: 14, share: 0.5 },
+    ],
+    provisioningDays: 5,
+    reportsOnlyDatesShare: 0.2,
+    reusesKeyPairShare: 0.1,
+    // Some refuse everything: certfleet gives up on them, and they expire.
+    refusalProbability: [0.6, 1],
+    darkDays: [7, 10],
+    dpsOutages: [],
+    manualRenewals: [
+      { at: '2026-11-12T10:00:00.000Z', devices: 2, who: 'ops@test', why: 'a test' },
+    ],
+    renewalsPerMinute: RATE,
+  };
+}
+
+interface Run {
+  summary: FleetSummary;
+  services: Services;
+  fleet: SimulatedFleet;
+  audit: AuditEntry[];
+  records: DeviceRecord[];
+}
+
+async function run(options: FleetOptions): Promise<Run> {
+  const clock = new ManualClock(options.start);
+  const fleet = await SimulatedFleet.create(options, clock);
+  const settings = loadSettings(testEnvironment(fleet.environment));
+  const services = buildServices(settings, { clock, sleep: fleet.sleep, methods: fleet });
+  const summary = await runSimulatedFleet({
+    services,
+    clock,
+    fleet,
+    start: options.start,
+    days: options.days,
+  });
+  const audit: AuditEntry[] = [];
+  for (let d = Date.parse(options.start); d <= clock.now().getTime(); d += DAY_MS) {
+    for await (const entry of services.audit.readDate(isoUtc(d).slice(0, 10))) audit.push(entry);
+  }
+  const records: DeviceRecord[] = [];
+  for await (const record of services.ledger.list()) records.push(record);
+  return { summary, services, fleet, audit, records };
+}
+
+afterAll(() => useServices(undefined));
+
+describe('a simulated fleet run end to end, on Azurite', () => {
+  let first: Run;
+  let second: Run;
+
+  beforeAll(async () => {
+    first = await run(smallFleet(11));
+    second = await run(smallFleet(11));
+  }, 60_000);
+
+  it('is the same run twice for the same seed', () => {
+    expect(second.summary).toEqual(first.summary);
+    expect(first.summary.renewals.total).toBeGreaterThan(40);
+    expect(describeSummary(first.summary)).toContain(
+      'Consistency: ledger, audit trail and devices agree',
+    );
+  });
+
+  it('has a summary, a ledger and an audit trail that agree with what the devices did', () => {
+    expect(first.summary.consistency).toMatchObject({ ok: true, problems: [] });
+    expect(first.summary.audit.chainsVerified).toBe(true);
+    expect(first.summary.ledger.devices).toBe(36);
+    const byPath = first.summary.renewals.byPath;
+    for (const path of [
+      'device',
+      'certfleet-sweep',
+      'certfleet-after-connect',
+      'manual',
+    ] as const) {
+      expect(byPath[path]).toBeGreaterThan(0);
+    }
+  });
+
+  it('explains every expired certificate by a device that could not be saved', () => {
+    const expired = first.summary.expired;
+    expect(expired.total).toBeGreaterThan(0);
+    expect(expired.unexplained).toEqual([]);
+    const explained = Object.values(expired.byExplanation).reduce((n, c) => n + (c ?? 0), 0);
+    expect(explained).toBe(expired.total);
+    expect(Object.keys(expired.byExplanation)).not.toContain('unexplained');
+    // certfleet recorded each of them (by the validUntil it was told: off by a device's clock).
+    const end = Date.parse(first.summary.end);
+    for (const device of first.fleet.devices) {
+      const skew = Math.abs(device.profile.clockOffsetMs);
+      for (const expiry of device.expiries.filter((x) => x.validUntil + skew + 120_000 < end)) {
+        const recorded = first.audit.filter(
+          (e) =>
+            e.type === 'certificate.expired' &&
+            e.deviceId === device.deviceId &&
+            Math.abs(Date.parse(e.old!.validUntil) - expiry.validUntil) <= skew,
+        );
+        expect(recorded).toHaveLength(1);
+      }
+    }
+  });
+
+  it('has, for every renewal that succeeded, the campaign that asked for it in the audit trail', () => {
+    const succeeded = first.audit.filter((e) => e.type === 'renewal.succeeded');
+    expect(succeeded.length).toBeGreaterThan(20);
+    for (const s of succeeded) {
+      const campaign = first.audit.filter(
+        (e) => e.renewal?.campaignId === s.renewal?.campaignId && e.occurredAt <= s.occurredAt,
+      );
+      expect(campaign.map((e) => e.type)).toEqual(
+        expect.arrayContaining(['renewal.due', 'renewal.requested']),
+      );
+      // The certificate came from the request the device accepted (unless the device, asked
+      // while renewing on its own schedule, got there first).
+      const held = first.fleet
+        .device(s.deviceId)!
+        .certificates.find((c) => c.thumbprintSha256 === s.new?.thumbprintSha256);
+      if (held?.initiator.by === 'certfleet') {
+        const { requestId } = held.initiator;
+        expect(
+          campaign.some(
+            (e) =>
+              e.type === 'renewal.requested' &&
+              e.renewal?.requestId === requestId &&
+              e.renewal.outcome === 'accepted',
+          ),
+        ).toBe(true);
+      }
+    }
+    const byCertfleet =
+      first.summary.renewals.byPath['certfleet-sweep'] +
+      first.summary.renewals.byPath['certfleet-after-connect'] +
+      first.summary.renewals.byPath.manual +
+      first.summary.renewals.byPath['device-during-campaign'];
+    expect(succeeded.length).toBeGreaterThanOrEqual(byCertfleet);
+  });
+
+  it('never asks more devices in a minute than the configured renewal rate', () => {
+    const perMinute = new Map<string, number>();
+    for (const e of first.audit.filter((e) => e.type === 'renewal.requested')) {
+      const minute = e.occurredAt.slice(0, 16);
+      perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);
+    }
+    expect(perMinute.size).toBeGreaterThan(20);
+    expect(Math.max(...perMinute.values())).toBeLessThanOrEqual(RATE);
+    const calls = first.fleet.devices.flatMap((d) => d.calls.map((c) => Math.floor(c.at / 60_000)));
+    expect(calls.length).toBe([...perMinute.values()].reduce((n, c) => n + c, 0));
+    expect(new Set(calls).size).toBe(calls.length);
+  });
+
+  it('leaves the devices certfleet renewed with a new key pair, unless their CSR reused it', () => {
+    const renewedByCertfleet = first.audit.filter((e) => e.type === 'renewal.succeeded');
+    let checked = 0;
+    for (const record of first.records) {
+      const current = record.current;
+      if (current?.source !== 'pem' || !record.previous?.publicKeySha256) continue;
+      const asked = renewedByCertfleet.some(
+        (e) =>
+          e.deviceId === record.deviceId && e.new?.thumbprintSha256 === current.thumbprintSha256,
+      );
+      if (!asked) continue;
+      const device = first.fleet.device(record.deviceId)!;
+      // The ledger's key is the device's key, and certfleet flags a reused one.
+      expect(current.publicKeySha256).toBe(device.certificate!.publicKeySha256);
+      if (device.profile.reusesKeyPair) {
+        expect(current.publicKeySha256).toBe(record.previous.publicKeySha256);
+        expect(record.findings.map((f) => f.code)).toContain('key-not-rotated');
+      } else {
+        expect(current.publicKeySha256).not.toBe(record.previous.publicKeySha256);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+    expect(first.fleet.devices.some((d) => d.profile.reusesKeyPair)).toBe(true);
+  });
+});
+
+describe('an issuer outage during a cohort’s renewals', () => {
+  it('opens one failure-spike incident, audited, and the cohort is renewed once DPS is back', async () => {
+    // 24 devices provisioned in the same minute: their renewals all fall due together, the
+    // outage makes every accepted renewal a no-show at its deadline an hour later.
+    const due = Date.parse(START) + 0.85 * 7 * DAY_MS;
+    const { cohort: _cohort, ...defaults } = defaultFleetOptions(5);
+    const options: FleetOptions = {
+      ...defaults,
+      start: START,
+      days: 8,
+      devices: 24,
+      mix: {
+        'self-renewing': 0,
+        passive: 1,
+        'part-time': 0,
+        refusing: 0,
+        flaky: 0,
+        'goes-dark': 0,
+      },
+      policies: [{ name: 'weekly', leafValidityDays: 7, share: 1 }],
+      provisioningDays: 1 / (24 * 60),
+      reportsOnlyDatesShare: 0,
+      clockSkew: { share: 0, maxMs: 0 },
+      reusesKeyPairShare: 0,
+      dpsOutages: [{ from: isoUtc(due - HOUR_MS), until: isoUtc(due + 2 * HOUR_MS) }],
+      manualRenewals: [],
+      renewalsPerMinute: 400,
+    };
+    const { summary, audit } = await run(options);
+
+    expect(summary.incidents.opened).toEqual({ 'failure-spike': 1 });
+    expect(audit.filter((e) => e.type === 'incident.opened')).toHaveLength(1);
+    expect(summary.failures.noShow).toBeGreaterThanOrEqual(20);
+    expect(summary.failures.duringRenewal.unavailable).toBeGreaterThanOrEqual(20);
+    expect(summary.expired.total).toBe(0);
+    expect(summary.renewals.byPath['certfleet-sweep']).toBe(24);
+    expect(summary.consistency.problems).toEqual([]);
+  }, 30_000);
+});
