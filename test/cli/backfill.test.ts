@@ -1,4 +1,4 @@
-import { main } from '../../shared/cli/certfleet';
+import { certfleet } from '../support/runCli';
 import { StandInIotHub } from '../../shared/local/StandInIotHub';
 import { useServices } from '../../shared/services';
 import { testEnvironment } from '../support/testStorage';
@@ -26,26 +26,6 @@ const twin = (deviceId: string, withCertificate: boolean) => ({
     },
   },
 });
-
-async function certfleet(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const capture = (sink: (text: string) => void) =>
-    ((chunk: string | Uint8Array, encodingOrCallback?: unknown, callback?: unknown) => {
-      sink(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      const done = typeof encodingOrCallback === 'function' ? encodingOrCallback : callback;
-      if (typeof done === 'function') (done as () => void)();
-      return true;
-    }) as typeof process.stdout.write;
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture((t) => (stdout += t)));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture((t) => (stderr += t)));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('certfleet backfill', () => {
   const saved = { ...process.env };

@@ -1,6 +1,6 @@
+import { certfleet } from '../support/runCli';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../shared/cli/certfleet';
 import { useServices } from '../../shared/services';
 import { aPki } from '../support/certificates';
 import { testEnvironment } from '../support/testStorage';
@@ -13,33 +13,6 @@ import { testEnvironment } from '../support/testStorage';
 const fixtures = join(__dirname, '..', 'fixtures');
 const eventsFile = join(fixtures, 'iothub-events.jsonl');
 const fixture = (name: string) => readFileSync(join(fixtures, 'openssl', name), 'utf8').trim();
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function certfleet(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const capture = (sink: (text: string) => void) =>
-    ((chunk: string | Uint8Array, encodingOrCallback?: unknown, callback?: unknown) => {
-      sink(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      const done = typeof encodingOrCallback === 'function' ? encodingOrCallback : callback;
-      if (typeof done === 'function') (done as () => void)();
-      return true;
-    }) as typeof process.stdout.write;
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture((t) => (stdout += t)));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture((t) => (stderr += t)));
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('certfleet CLI', () => {
   const saved = { ...process.env };

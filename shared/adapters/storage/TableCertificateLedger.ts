@@ -1,17 +1,12 @@
 import { TableClient, TableEntityResult, odata } from '@azure/data-tables';
 import { DeviceKey } from '../../domain/DeviceKey';
 import { DeviceRecord } from '../../domain/DeviceRecord';
-import {
-  ActionEntry,
-  CertificateLedger,
-  RecordRejected,
-  Versioned,
-  WriteConflict,
-} from '../../app/ports';
+import { ActionEntry, CertificateLedger, RecordRejected, Versioned } from '../../app/ports';
 import { RenewalStatus } from '../../domain/renewal/RenewalState';
 import { nextActionAt } from '../../domain/renewal/nextActionAt';
 import { escapeKey, shardOf, unescapeKey } from './storageKeys';
-import { codeOf, statusOf, storageCall } from './storageFaults';
+import { conditionalWrite } from './conditionalWrite';
+import { statusOf, storageCall } from './storageFaults';
 
 /**
  * The certificate ledger in Azure Table storage (docs/storage.md says why tables):
@@ -123,27 +118,12 @@ export class TableCertificateLedger implements CertificateLedger {
     const oldDue = oldEntry?.actionAt;
     if (newEntry && !sameIndexEntry(newEntry, oldEntry)) await this.putDue(newEntry);
     const entity = toEntity(record);
-    const etag = await storageCall('write ledger record', async () => {
-      try {
-        const response = previous
-          ? await this.devices.updateEntity(entity, 'Replace', { etag: previous.etag })
-          : await this.devices.createEntity(entity);
-        if (!response.etag) throw new Error('table service returned no ETag');
-        return response.etag;
-      } catch (error) {
-        const status = statusOf(error);
-        if (
-          status === 412 ||
-          (status === 409 && !previous) ||
-          codeOf(error) === 'UpdateConditionNotSatisfied'
-        ) {
-          throw new WriteConflict(
-            `ledger record ${record.hub}/${record.deviceId} changed since it was read`,
-          );
-        }
-        throw error;
-      }
-    });
+    const etag = await conditionalWrite(
+      this.devices,
+      entity,
+      previous?.etag,
+      `ledger record ${record.hub}/${record.deviceId}`,
+    );
     if (oldDue && oldDue !== newDue) await this.deleteDue(record, oldDue);
     return etag;
   }

@@ -1,8 +1,9 @@
 import { TableClient } from '@azure/data-tables';
 import { PacingState } from '../../domain/renewal/Pacing';
-import { PacingStore, Versioned, WriteConflict } from '../../app/ports';
+import { PacingStore, Versioned } from '../../app/ports';
+import { conditionalWrite } from './conditionalWrite';
 import { retryableOnce } from './retryableOnce';
-import { codeOf, statusOf, storageCall } from './storageFaults';
+import { statusOf, storageCall } from './storageFaults';
 
 /**
  * The pacing state in table `<prefix>state`, one entity (PartitionKey `pacing`, RowKey
@@ -36,24 +37,6 @@ export class TablePacingStore implements PacingStore {
   async write(state: PacingState, previous: Versioned<PacingState> | undefined): Promise<string> {
     await this.ensureTable();
     const entity = { ...KEYS, doc: JSON.stringify(state) };
-    return storageCall('write pacing state', async () => {
-      try {
-        const response = previous
-          ? await this.table.updateEntity(entity, 'Replace', { etag: previous.etag })
-          : await this.table.createEntity(entity);
-        if (!response.etag) throw new Error('table service returned no ETag');
-        return response.etag;
-      } catch (error) {
-        const status = statusOf(error);
-        if (
-          status === 412 ||
-          (status === 409 && !previous) ||
-          codeOf(error) === 'UpdateConditionNotSatisfied'
-        ) {
-          throw new WriteConflict('pacing state changed since it was read');
-        }
-        throw error;
-      }
-    });
+    return conditionalWrite(this.table, entity, previous?.etag, 'pacing state');
   }
 }
