@@ -210,20 +210,9 @@ export class StandInIotHub {
     };
 
     // IoT Hub checks the caller before anything else.
-    const authProblem = this.checkAuthorization(authorization, hub);
-    if (authProblem) {
-      answer(401, this.errorBody(401002, authProblem), 'IotHubUnauthorizedAccess');
-      return;
-    }
-    if (url.searchParams.get('api-version') !== STAND_IN_API_VERSION) {
-      answer(
-        400,
-        this.errorBody(
-          400001,
-          `The api-version is not supported by the stand-in; use ${STAND_IN_API_VERSION}.`,
-        ),
-        'InvalidProtocolVersion',
-      );
+    const refused = this.refuseCaller(url, authorization, hub);
+    if (refused) {
+      answer(refused.status, refused.body, refused.name);
       return;
     }
     const invalid = invalidMethodRequest(body);
@@ -333,20 +322,9 @@ export class StandInIotHub {
       answer(400, this.errorBody(400004, 'The request path is not valid.'), 'ArgumentInvalid');
       return;
     }
-    const authProblem = this.checkAuthorization(authorization, hub);
-    if (authProblem) {
-      answer(401, this.errorBody(401002, authProblem), 'IotHubUnauthorizedAccess');
-      return;
-    }
-    if (url.searchParams.get('api-version') !== STAND_IN_API_VERSION) {
-      answer(
-        400,
-        this.errorBody(
-          400001,
-          `The api-version is not supported by the stand-in; use ${STAND_IN_API_VERSION}.`,
-        ),
-        'InvalidProtocolVersion',
-      );
+    const refused = this.refuseCaller(url, authorization, hub);
+    if (refused) {
+      answer(refused.status, refused.body, refused.name);
       return;
     }
     if (typeof queryText !== 'string' || !TWIN_QUERY.test(queryText)) {
@@ -422,6 +400,33 @@ export class StandInIotHub {
   }
 
   /** Undefined when the caller may go on; otherwise why not (IoT Hub's 401 messages). */
+  /** The caller's credentials, then the api-version: what IoT Hub refuses before reading on. */
+  private refuseCaller(
+    url: URL,
+    authorization: string | undefined,
+    hub: string,
+  ): { status: number; body: string; name: string } | undefined {
+    const authProblem = this.checkAuthorization(authorization, hub);
+    if (authProblem) {
+      return {
+        status: 401,
+        body: this.errorBody(401002, authProblem),
+        name: 'IotHubUnauthorizedAccess',
+      };
+    }
+    if (url.searchParams.get('api-version') !== STAND_IN_API_VERSION) {
+      return {
+        status: 400,
+        body: this.errorBody(
+          400001,
+          `The api-version is not supported by the stand-in; use ${STAND_IN_API_VERSION}.`,
+        ),
+        name: 'InvalidProtocolVersion',
+      };
+    }
+    return undefined;
+  }
+
   private checkAuthorization(authorization: string | undefined, hub: string): string | undefined {
     if (!authorization) return 'Authorization header missing';
     const keys = this.options.sharedAccessKeys;
