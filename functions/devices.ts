@@ -5,8 +5,9 @@ import {
   HttpResponseInit,
   InvocationContext,
 } from '@azure/functions';
-import { publicRecord } from '../shared/cli/formatDevice';
-import { normalizeHubName } from '../shared/domain/DeviceKey';
+import { z } from 'zod';
+import { lookUpDevice } from '../shared/app/lookUpDevice';
+import { publicRecord } from '../shared/app/publicRecord';
 import { DeviceRecord } from '../shared/domain/DeviceRecord';
 import { services } from '../shared/services';
 
@@ -20,24 +21,20 @@ type Found = { record: DeviceRecord } | { response: HttpResponseInit };
 
 async function findDevice(request: HttpRequest): Promise<Found> {
   const deviceId = request.params['deviceId'] ?? '';
-  const hub = request.query.get('hub');
-  const { ledger } = services();
-  const records = hub
-    ? [(await ledger.read({ hub: normalizeHubName(hub), deviceId }))?.value].filter(
-        (r): r is DeviceRecord => !!r,
-      )
-    : await ledger.findByDeviceId(deviceId);
-  if (records.length === 0)
+  const lookup = await lookUpDevice(
+    services().ledger,
+    deviceId,
+    request.query.get('hub') ?? undefined,
+  );
+  if ('found' in lookup) return { record: lookup.found };
+  if ('missing' in lookup)
     return { response: problem(404, `device ${deviceId} is not in the ledger`) };
-  if (records.length > 1) {
-    return {
-      response: problem(
-        409,
-        `device ${deviceId} exists in hubs ${records.map((r) => r.hub).join(', ')}: pass ?hub=`,
-      ),
-    };
-  }
-  return { record: records[0]! };
+  return {
+    response: problem(
+      409,
+      `device ${deviceId} exists in hubs ${lookup.ambiguous.join(', ')}: pass ?hub=`,
+    ),
+  };
 }
 
 export async function getDevice(
@@ -49,6 +46,22 @@ export async function getDevice(
   return { status: 200, jsonBody: publicRecord(found.record) };
 }
 
+/** The body of a manual renewal; each field's message is the answer's error. */
+const RenewRequestBody = z.object(
+  {
+    reason: z
+      .string('"reason" is required: a string of at most 500 characters')
+      .trim()
+      .min(1, '"reason" is required: a string of at most 500 characters')
+      .max(500, '"reason" is required: a string of at most 500 characters'),
+    requestedBy: z
+      .string('"requestedBy" must be a string of at most 200 characters')
+      .max(200, '"requestedBy" must be a string of at most 200 characters')
+      .optional(),
+  },
+  '"reason" is required: a string of at most 500 characters',
+);
+
 export async function renewDevice(
   request: HttpRequest,
   context: InvocationContext,
@@ -59,27 +72,17 @@ export async function renewDevice(
   } catch {
     return problem(400, 'the body must be JSON: {"reason": "why the renewal is needed"}');
   }
-  const reason = (body as { reason?: unknown } | null)?.reason;
-  const requestedByField = (body as { requestedBy?: unknown } | null)?.requestedBy;
-  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500) {
-    return problem(400, '"reason" is required: a string of at most 500 characters');
-  }
-  if (
-    requestedByField !== undefined &&
-    (typeof requestedByField !== 'string' || requestedByField.length > 200)
-  ) {
-    return problem(400, '"requestedBy" must be a string of at most 200 characters');
-  }
+  const parsed = RenewRequestBody.safeParse(body ?? {});
+  if (!parsed.success) return problem(400, parsed.error.issues[0]?.message ?? 'invalid body');
+  const { reason, requestedBy } = parsed.data;
   // App Service authentication names the caller; else what the caller says, else the key holder.
   const who =
     request.headers.get('x-ms-client-principal-name') ??
-    (typeof requestedByField === 'string' && requestedByField.trim()
-      ? requestedByField.trim()
-      : 'function key holder');
+    (requestedBy?.trim() ? requestedBy.trim() : 'function key holder');
   const found = await findDevice(request);
   if ('response' in found) return found.response;
   const key = { hub: found.record.hub, deviceId: found.record.deviceId };
-  const result = await services().renewals.renewOnRequest(key, { who, why: reason.trim() });
+  const result = await services().renewals.renewOnRequest(key, { who, why: reason });
   if (!('record' in result)) {
     if (result.status === 'not-found')
       return problem(404, `device ${key.deviceId} is not active in the ledger`);

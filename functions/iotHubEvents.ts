@@ -1,6 +1,7 @@
 import { app, EventHubHandler, EventHubFunctionOptions, InvocationContext } from '@azure/functions';
 import { messagesFromTriggerBatch } from '../shared/adapters/eventhub/triggerBatch';
-import { IngestSummary } from '../shared/app/IngestIotHubEvents';
+import { IngestSummary } from '../shared/app/ingest/IngestIotHubEvents';
+import { describeIngest } from '../shared/app/describeReports';
 import { services } from '../shared/services';
 
 /**
@@ -18,12 +19,8 @@ export async function handleIotHubEvents(
 ): Promise<IngestSummary> {
   const bodies = Array.isArray(messages) ? messages : [messages];
   const batch = messagesFromTriggerBatch(bodies, context.triggerMetadata);
-  const summary = await services().ingest.ingest(batch);
-  context.log(
-    `ingested ${summary.messages} events: ${summary.applied} applied, ${summary.duplicate} duplicate, ` +
-      `${summary.stale} stale, ${summary.irrelevant} irrelevant, ${summary.ignored} ignored, ` +
-      `${summary.deadLettered} dead-lettered, ${summary.auditWritten} audit records`,
-  );
+  const summary = await services().ingest.apply(batch);
+  context.log(`ingested ${describeIngest(summary)}`);
   return summary;
 }
 

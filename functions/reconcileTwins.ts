@@ -1,5 +1,6 @@
 import { app, InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
-import { ReconcileReport } from '../shared/app/ReconcileTwins';
+import { ReconcileReport } from '../shared/app/reconcile/ReconcileTwins';
+import { describeReconcile } from '../shared/app/describeReports';
 import { MINUTE_MS } from '../shared/domain/Clock';
 import { services } from '../shared/services';
 
@@ -12,7 +13,7 @@ import { services } from '../shared/services';
 export const RECONCILE_TIME_BUDGET_MS = 8 * MINUTE_MS;
 
 /**
- * Daily: reconcile the ledger with IoT Hub's device twins (shared/app/ReconcileTwins.ts), so
+ * Daily: reconcile the ledger with IoT Hub's device twins (shared/app/reconcile/ReconcileTwins.ts), so
  * events missed (an outage, a route misconfigured, a consumer group reset) are caught within a
  * day. A timer function runs as a singleton and never overlaps itself (AZURE-FACTS.md), so one
  * reconcile at a time draws on each hub's query quota. Without an IoT Hub there is nothing to
@@ -30,36 +31,6 @@ export async function runReconcile(
   const report = await reconcile.reconcile({ timeBudgetMs: RECONCILE_TIME_BUDGET_MS });
   for (const line of describeReconcile(report)) context.log(line);
   return report;
-}
-
-/** One line per hub, then the totals; the CLI prints the same. */
-export function describeReconcile(report: ReconcileReport): string[] {
-  const lines = report.hubs.map((h) => {
-    const state =
-      h.outcome === 'failed'
-        ? `FAILED: ${h.problem ?? 'unknown problem'}`
-        : h.outcome === 'stopped'
-          ? 'stopped (out of time), the rest next time'
-          : 'complete';
-    return `hub ${h.hub}: ${state}; ${describeCounts(h)}`;
-  });
-  const failed = report.hubs.filter((h) => h.outcome === 'failed').length;
-  lines.push(
-    `reconcile ${report.startedAt} to ${report.finishedAt}: ${report.hubs.length} hubs` +
-      (failed ? ` (${failed} failed)` : '') +
-      `; ${describeCounts(report.totals)}`,
-  );
-  return lines;
-}
-
-function describeCounts(c: ReconcileReport['totals']): string {
-  return (
-    `${c.pages} pages, ${c.twins} twins: ${c.applied} applied, ${c.duplicate} duplicate, ` +
-    `${c.stale} stale, ${c.irrelevant} without a certificate, ${c.ignored} ignored, ` +
-    `${c.deadLettered} dead-lettered; ${c.auditWritten} audit records` +
-    (c.throttled ? `; ${c.throttled} throttled answers waited out` : '') +
-    (c.retried ? `; ${c.retried} pages asked again` : '')
-  );
 }
 
 export const reconcileTwinsTrigger: { name: string; options: TimerFunctionOptions } = {

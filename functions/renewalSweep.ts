@@ -1,9 +1,10 @@
 import { app, InvocationContext, Timer, TimerFunctionOptions } from '@azure/functions';
-import { SweepReport } from '../shared/app/RenewDevices';
+import { SweepReport } from '../shared/app/renewal/RenewDevices';
+import { describeSweep } from '../shared/app/describeReports';
 import { services } from '../shared/services';
 
 /**
- * Every minute: the renewal sweep (shared/app/RenewDevices.ts). A timer function runs as a
+ * Every minute: the renewal sweep (shared/app/renewal/RenewDevices.ts). A timer function runs as a
  * singleton across instances and never overlaps itself (AZURE-FACTS.md), which the per-minute
  * renewal budget relies on. A sweep that fails is simply the next minute's to do.
  */
@@ -14,20 +15,6 @@ export async function runRenewalSweep(
   const report = await services().renewals.sweep();
   context.log(describeSweep(report));
   return report;
-}
-
-export function describeSweep(report: SweepReport): string {
-  const outcomes = Object.entries(report.outcomes)
-    .map(([kind, n]) => `${n} ${kind}`)
-    .join(', ');
-  return (
-    `renewal sweep at ${report.at}: ${report.pending} pending in the horizon, ${report.requested} requested` +
-    (outcomes ? ` (${outcomes})` : '') +
-    `, ${report.deadlinesPassed} deadlines passed, ${report.expired} expired` +
-    (report.late ? `, ${report.late} over capacity (${report.atRisk} at risk)` : '') +
-    (report.pausedUntil ? `, paused until ${report.pausedUntil}` : '') +
-    (report.requestsDisabled ? ', requests disabled (no IoT Hub configured)' : '')
-  );
 }
 
 export const renewalSweepTrigger: { name: string; options: TimerFunctionOptions } = {

@@ -1,6 +1,6 @@
-import { IngestIotHubEvents } from './app/IngestIotHubEvents';
-import { ReconcileTwins } from './app/ReconcileTwins';
-import { RenewDevices } from './app/RenewDevices';
+import { IngestIotHubEvents } from './app/ingest/IngestIotHubEvents';
+import { ReconcileTwins } from './app/reconcile/ReconcileTwins';
+import { RenewDevices } from './app/renewal/RenewDevices';
 import { AuditTrail, CertificateLedger, DeadLetters, DeviceMethods, TwinSource } from './app/ports';
 import { IotHubAccess } from './adapters/iothub/IotHubAccess';
 import { IotHubDeviceMethods } from './adapters/iothub/IotHubDeviceMethods';

@@ -1,8 +1,9 @@
 import { AuditEntry } from '../domain/AuditEntry';
-import { DeviceKey } from '../domain/DeviceKey';
+import { DeviceKey, deviceKeyString } from '../domain/DeviceKey';
 import { DeviceRecord } from '../domain/DeviceRecord';
 import { mapWithConcurrency } from './concurrency';
-import { AuditTrail, CertificateLedger, Versioned, WriteConflict } from './ports';
+import { AuditTrail, CertificateLedger, Versioned } from './ports';
+import { KeptChanging, retryOnWriteConflict } from './retryOnWriteConflict';
 
 /**
  * The audit outbox: audit entries are decided together with the record change they describe
@@ -21,7 +22,6 @@ export interface TouchedRecord {
 }
 
 const CONCURRENCY = 16;
-const MAX_WRITE_ATTEMPTS = 8;
 
 export class AuditOutbox {
   constructor(
@@ -47,23 +47,24 @@ export class AuditOutbox {
 
   private async clear(t: TouchedRecord): Promise<void> {
     const written = new Set(t.record?.pendingAudit.map((e) => e.id) ?? []);
-    if (written.size === 0 || !t.record) return;
-    let current: Versioned<DeviceRecord> | undefined =
-      t.etag !== undefined ? { value: t.record, etag: t.etag } : undefined;
-    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
-      current ??= await this.ledger.read(t.key);
-      if (!current) return;
-      const remaining = current.value.pendingAudit.filter((e) => !written.has(e.id));
-      if (remaining.length === current.value.pendingAudit.length) return;
-      try {
+    const { record, etag } = t;
+    if (written.size === 0 || !record) return;
+    try {
+      await retryOnWriteConflict(`audit outbox of ${deviceKeyString(t.key)}`, async (attempt) => {
+        // The record as this invocation left it is the first guess; after a conflict, read it.
+        const current: Versioned<DeviceRecord> | undefined =
+          attempt === 1 && etag !== undefined
+            ? { value: record, etag }
+            : await this.ledger.read(t.key);
+        if (!current) return;
+        const remaining = current.value.pendingAudit.filter((e) => !written.has(e.id));
+        if (remaining.length === current.value.pendingAudit.length) return;
         await this.ledger.write({ ...current.value, pendingAudit: remaining }, current);
-        return;
-      } catch (error) {
-        if (!(error instanceof WriteConflict)) throw error;
-        current = undefined;
-      }
+      });
+    } catch (error) {
+      // Left pending: the next change to this record writes them, checked for duplicates.
+      if (!(error instanceof KeptChanging)) throw error;
     }
-    // Left pending: the next change to this record writes them, checked for duplicates.
   }
 }
 

@@ -1,45 +1,51 @@
 import { DeviceKey, deviceKeyString } from '../domain/DeviceKey';
 import { DeviceRecord } from '../domain/DeviceRecord';
 import { TouchedRecord, touchedAsRead } from './AuditOutbox';
-import { CertificateLedger, TransientFault, WriteConflict } from './ports';
-
-const MAX_WRITE_ATTEMPTS = 8;
+import { CertificateLedger } from './ports';
+import { retryOnWriteConflict } from './retryOnWriteConflict';
 
 /**
- * Reads a device's record, lets `change` decide its next state (undefined: leave it), and
- * writes it under the record's ETag; when another writer got there first, reads and decides
- * again. Returns the record as it now stands, for the audit outbox.
+ * What a change decides about a device's record: its next state (none: leave it as it is) and
+ * the verdict the caller acts on (why it changed, or why not).
  */
-export async function updateRecord(
+export interface RecordDecision<V> {
+  next?: DeviceRecord | undefined;
+  verdict: V;
+}
+
+/** The verdict of the decision that stood, and the record as it now stands. */
+export interface UpdatedRecord<V> {
+  verdict: V;
+  /** For the audit outbox: the record as written, or as read when it was left alone. */
+  touched: TouchedRecord;
+  /** Whether the decision's `next` was written. */
+  changed: boolean;
+}
+
+/**
+ * Reads a device's record, lets `decide` choose its next state, and writes it under the
+ * record's ETag; when another writer got there first, reads and decides again, so the verdict
+ * returned is the one made on the record that was written over (or left alone).
+ */
+export async function updateRecord<V>(
   ledger: CertificateLedger,
   key: DeviceKey,
-  change: (current: DeviceRecord | undefined) => DeviceRecord | undefined,
-): Promise<TouchedRecord & { changed: boolean }> {
+  decide: (current: DeviceRecord | undefined) => RecordDecision<V>,
+): Promise<UpdatedRecord<V>> {
   let inherited: TouchedRecord | undefined;
-  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt += 1) {
+  return retryOnWriteConflict(`ledger record ${deviceKeyString(key)}`, async () => {
     const stored = await ledger.read(key);
     inherited ??= touchedAsRead(key, stored);
-    const next = change(stored ? structuredClone(stored.value) : undefined);
-    if (!next)
+    const { next, verdict } = decide(stored ? structuredClone(stored.value) : undefined);
+    const inheritedAuditIds = inherited.inheritedAuditIds;
+    if (!next) {
       return {
-        ...touchedAsRead(key, stored),
-        inheritedAuditIds: inherited.inheritedAuditIds,
+        verdict,
+        touched: { ...touchedAsRead(key, stored), inheritedAuditIds },
         changed: false,
       };
-    try {
-      const etag = await ledger.write(next, stored);
-      return {
-        key,
-        record: next,
-        etag,
-        inheritedAuditIds: inherited.inheritedAuditIds,
-        changed: true,
-      };
-    } catch (error) {
-      if (!(error instanceof WriteConflict)) throw error;
     }
-  }
-  throw new TransientFault(
-    `ledger record ${deviceKeyString(key)} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`,
-  );
+    const etag = await ledger.write(next, stored);
+    return { verdict, touched: { key, record: next, etag, inheritedAuditIds }, changed: true };
+  });
 }

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-import '../local/quietFunctionsTestMode'; // first: before functions/ registers anything
 import { createReadStream, existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { SettingsError, loadSettings } from '../config/settings';
 import { Clock, DAY_MS, ManualClock, isoUtc, parseIsoInstant, systemClock } from '../domain/Clock';
 import { forecastDemand } from '../domain/renewal/forecast';
-import { describeReconcile } from '../../functions/reconcileTwins';
-import { describeSweep } from '../../functions/renewalSweep';
+import { describeIngest, describeReconcile, describeSweep } from '../app/describeReports';
+import { lookUpDevice } from '../app/lookUpDevice';
+import { publicRecord } from '../app/publicRecord';
 import { normalizeHubName } from '../domain/DeviceKey';
-import { Services, buildServices, useServices } from '../services';
+import { Services, buildServices } from '../services';
 import { UsageError, cliEnvironment } from './cliEnvironment';
-import { CSV_COLUMNS, csvRow, describeDevice, publicRecord } from './formatDevice';
+import { CSV_COLUMNS, csvRow } from './deviceCsv';
+import { describeDevice } from './describeDevice';
 import { ingestJsonLines } from './ingestJsonLines';
 import { listen } from './listen';
 
@@ -23,7 +24,6 @@ function connect(clock: Clock = systemClock, sleep?: (ms: number) => Promise<voi
     clock,
     ...(sleep ? { sleep } : {}),
   });
-  useServices(instance); // the trigger's handler, driven by `ingest`, uses the same services
   return instance;
 }
 
@@ -51,14 +51,11 @@ export function buildProgram(): Command {
       const s = connect();
       const input = file === '-' ? process.stdin : createReadStream(file);
       const total = await ingestJsonLines(input, {
+        ingest: s.ingest,
         deadLetters: s.deadLetters,
         clock: systemClock,
       });
-      await write(
-        `${total.messages} events: ${total.applied} applied, ${total.duplicate} duplicate, ${total.stale} stale, ` +
-          `${total.irrelevant} irrelevant, ${total.ignored} ignored, ${total.deadLettered} dead-lettered; ` +
-          `${total.auditWritten} audit records written\n`,
-      );
+      await write(`${describeIngest(total)} written\n`);
     });
 
   program
@@ -89,21 +86,17 @@ export function buildProgram(): Command {
     .option('--json', 'print the record as JSON')
     .action(async (deviceId: string, opts: { hub?: string; json?: boolean }) => {
       const s = connect();
-      const records = opts.hub
-        ? [(await s.ledger.read({ hub: normalizeHubName(opts.hub), deviceId }))?.value].filter(
-            (r) => r !== undefined,
-          )
-        : await s.ledger.findByDeviceId(deviceId);
-      if (records.length === 0)
+      const lookup = await lookUpDevice(s.ledger, deviceId, opts.hub);
+      if ('missing' in lookup)
         throw new NotFound(
           `device ${deviceId}${opts.hub ? ` in hub ${opts.hub}` : ''} is not in the ledger`,
         );
-      if (records.length > 1) {
+      if ('ambiguous' in lookup) {
         throw new UsageError(
-          `device ${deviceId} exists in hubs ${records.map((r) => r.hub).join(', ')}: pass --hub`,
+          `device ${deviceId} exists in hubs ${lookup.ambiguous.join(', ')}: pass --hub`,
         );
       }
-      const record = records[0]!;
+      const record = lookup.found;
       await write(
         opts.json
           ? `${JSON.stringify(publicRecord(record), null, 2)}\n`
@@ -286,7 +279,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
+  // main() answers every failure with an exit code; it never rejects.
+  void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }

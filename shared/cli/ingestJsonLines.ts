@@ -1,12 +1,13 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { InvocationContext } from '@azure/functions';
-import { handleIotHubEvents } from '../../functions/iotHubEvents';
-import { triggerBatchFromMessages } from '../adapters/eventhub/triggerBatch';
-import { RawIotHubMessage } from '../adapters/eventhub/RawIotHubMessage';
-import { jsonErrorPosition } from '../adapters/eventhub/decodeIotHubMessage';
-import { deadLetterOf } from '../app/deadLetterOf';
-import { IngestSummary, emptyIngestSummary } from '../app/IngestIotHubEvents';
+import { RawIotHubMessage } from '../app/ingest/RawIotHubMessage';
+import { jsonErrorPosition } from '../app/ingest/decodeIotHubMessage';
+import { deadLetterOf } from '../app/ingest/deadLetterOf';
+import {
+  IngestIotHubEvents,
+  IngestSummary,
+  emptyIngestSummary,
+} from '../app/ingest/IngestIotHubEvents';
 import { DeadLetters } from '../app/ports';
 import { Clock, isoUtc } from '../domain/Clock';
 
@@ -15,25 +16,19 @@ const BATCH_SIZE = 100;
 
 /**
  * `certfleet ingest FILE|-`: JSON Lines of routed IoT Hub events, `{"body", "properties",
- * "systemProperties"}` as Event Hubs delivers them, fed in batches through the Event Hub
- * trigger's own handler. A line that is not such an object is dead-lettered like any bad event.
+ * "systemProperties"}` as Event Hubs delivers them, applied in batches of the trigger's default
+ * size by the ingest use case, as the Event Hub trigger applies them. A line that is not such an
+ * object is dead-lettered like any bad event.
  */
 export async function ingestJsonLines(
   input: Readable,
-  deps: { deadLetters: DeadLetters; clock: Clock; log?: (line: string) => void },
+  deps: { ingest: Pick<IngestIotHubEvents, 'apply'>; deadLetters: DeadLetters; clock: Clock },
 ): Promise<IngestSummary & { lines: number }> {
   const total = { lines: 0, ...emptyIngestSummary() };
-  const context = new InvocationContext({
-    functionName: 'iotHubEvents',
-    invocationId: 'certfleet-cli',
-    logHandler: (_level, ...args) => deps.log?.(args.map(String).join(' ')),
-  });
   let batch: RawIotHubMessage[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
-    const { bodies, metadata } = triggerBatchFromMessages(batch);
-    context.triggerMetadata = metadata;
-    const summary = await handleIotHubEvents(bodies, context);
+    const summary = await deps.ingest.apply(batch);
     for (const key of Object.keys(summary) as (keyof IngestSummary)[]) total[key] += summary[key];
     batch = [];
   };

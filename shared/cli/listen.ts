@@ -7,26 +7,25 @@ import {
   latestEventPosition,
 } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
-import { InvocationContext } from '@azure/functions';
 import {
   DefaultAzureCredential,
   ManagedIdentityCredential,
   TokenCredential,
 } from '@azure/identity';
-import { handleIotHubEvents } from '../../functions/iotHubEvents';
 import { ReceivedEventLike, messagesFromReceivedEvents } from '../adapters/eventhub/receivedEvents';
-import { triggerBatchFromMessages } from '../adapters/eventhub/triggerBatch';
 import { StorageClients } from '../adapters/storage/StorageClients';
-import { IngestSummary } from '../app/IngestIotHubEvents';
+import { IngestSummary } from '../app/ingest/IngestIotHubEvents';
+import { RawIotHubMessage } from '../app/ingest/RawIotHubMessage';
+import { describeIngest } from '../app/describeReports';
 import { EventHubSettings, loadEventHubSettings } from '../config/eventHubSettings';
 import { Settings, SettingsError, loadSettings } from '../config/settings';
-import { Services, buildServices, useServices } from '../services';
+import { Services, buildServices, services as sharedServices, useServices } from '../services';
 import { UsageError } from './cliEnvironment';
 
 /**
  * `certfleet listen`: consumes the Event Hub IoT Hub routes to with @azure/event-hubs, outside
- * Functions (a workstation, a container), and feeds every batch to the Event Hub trigger's own
- * handler, `handleIotHubEvents`. Checkpoints go to Blob Storage in the FleetStorage account,
+ * Functions (a workstation, a container), and applies every batch with the ingest use case the
+ * Event Hub trigger calls. Checkpoints go to Blob Storage in the FleetStorage account,
  * container `<prefix>-checkpoints`, through @azure/eventhubs-checkpointstore-blob.
  *
  * Not run against a live Event Hub here (docs/operations.md): the conversion of received
@@ -42,13 +41,10 @@ export interface CheckpointingPartition<E> {
   updateCheckpoint(event: E): Promise<void>;
 }
 
-export type IngestHandler = (
-  bodies: unknown[],
-  context: InvocationContext,
-) => Promise<IngestSummary>;
+export type IngestHandler = (messages: readonly RawIotHubMessage[]) => Promise<IngestSummary>;
 
 export interface BatchDependencies {
-  /** The trigger's handler; tests put a failing one in its place. */
+  /** The ingest use case (the process's services by default); tests put a failing one in its place. */
   handle?: IngestHandler;
   /** One line per applied batch. */
   log: (line: string) => void;
@@ -70,9 +66,9 @@ export type BatchResult =
 export const DEFAULT_BACKOFF = { firstMs: 5_000, maxMs: 5 * 60_000 };
 
 /**
- * Applies one partition's batch through the trigger's handler, then checkpoints it.
+ * Applies one partition's batch with the ingest use case, then checkpoints it.
  *
- * The handler throws only for platform faults (storage down or refusing us); bad events are
+ * The use case throws only for platform faults (storage down or refusing us); bad events are
  * dead-lettered inside it. So: checkpoint only after the handler returned; when it throws, do
  * not checkpoint, and retry the same batch here, with a back-off, until it applies or the
  * listener stops. Never throw to the SDK: its partition pump has already moved past a batch
@@ -88,11 +84,10 @@ export async function processPartitionBatch<E extends ReceivedEventLike>(
   // The SDK calls with no events when maxWaitTimeInSeconds passes without any.
   const last = events[events.length - 1];
   if (last === undefined) return { outcome: 'empty' };
-  const handle = deps.handle ?? handleIotHubEvents;
+  const handle = deps.handle ?? ((batch) => sharedServices().ingest.apply(batch));
   const sleep = deps.sleep ?? sleepUnlessAborted;
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
   const messages = messagesFromReceivedEvents(events);
-  const { bodies, metadata } = triggerBatchFromMessages(messages);
   const first = String(messages[0]?.systemProperties['x-opt-sequence-number'] ?? '?');
   const where = `partition ${partition.partitionId}`;
 
@@ -100,24 +95,9 @@ export async function processPartitionBatch<E extends ReceivedEventLike>(
   let delay = backoff.firstMs;
   while (!deps.signal.aborted) {
     attempts += 1;
-    const context = new InvocationContext({
-      functionName: 'iotHubEvents',
-      invocationId: `certfleet-listen-${partition.partitionId}-${first}-${attempts}`,
-      // The handler's own summary line would repeat the one printed below.
-      logHandler: () => undefined,
-      triggerMetadata: {
-        ...metadata,
-        partitionContext: {
-          partitionId: partition.partitionId,
-          consumerGroup: partition.consumerGroup,
-          eventHubName: partition.eventHubName,
-          fullyQualifiedNamespace: partition.fullyQualifiedNamespace,
-        },
-      },
-    });
     let summary: IngestSummary;
     try {
-      summary = await handle(bodies, context);
+      summary = await handle(messages);
     } catch (error) {
       deps.warn(
         `${where}: ${events.length} events from sequence number ${first} not applied (${oneLine(error)}); ` +
@@ -127,11 +107,7 @@ export async function processPartitionBatch<E extends ReceivedEventLike>(
       delay = Math.min(delay * 2, backoff.maxMs);
       continue;
     }
-    deps.log(
-      `${where}: ${events.length} events: ${summary.applied} applied, ${summary.duplicate} duplicate, ` +
-        `${summary.stale} stale, ${summary.irrelevant} irrelevant, ${summary.ignored} ignored, ` +
-        `${summary.deadLettered} dead-lettered; ${summary.auditWritten} audit records`,
-    );
+    deps.log(`${where}: ${describeIngest(summary, events.length)}`);
     try {
       await partition.updateCheckpoint(last);
       return { outcome: 'applied', summary, attempts, checkpointed: true };
@@ -191,7 +167,7 @@ export async function listen(options: ListenOptions, deps: ListenDependencies): 
   const maxBatchSize = maxBatchOf(options.maxBatch);
   const { settings, eventHub } = listenSettings(deps.env, options.consumerGroup);
   const services: Services = buildServices(settings);
-  useServices(services); // the trigger's handler uses the same services, as in `ingest`
+  useServices(services); // each batch's ingest uses these services
 
   const containerName = `${settings.storagePrefix}-checkpoints`;
   const container = StorageClients.fromSettings(settings.storage).container(containerName);

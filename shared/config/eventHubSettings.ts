@@ -1,5 +1,6 @@
-import { isHostName } from '../adapters/iothub/iotHubConnection';
-import { SettingsError } from './settings';
+import { isHostName } from './hostName';
+import { Env } from './settingSchemas';
+import { SettingsError } from './SettingsError';
 
 /**
  * Where `certfleet listen` reads IoT Hub's routed events: the Event Hubs settings the Functions
@@ -29,8 +30,6 @@ export interface EventHubSettings {
 
 /** Event Hubs' own default consumer group. */
 export const DEFAULT_CONSUMER_GROUP = '$Default';
-
-type Env = Record<string, string | undefined>;
 
 // Event Hubs naming rules (Microsoft Learn, "Naming rules and restrictions for Azure
 // resources", Microsoft.EventHub): an event hub 1-256 and a consumer group 1-50 alphanumerics,

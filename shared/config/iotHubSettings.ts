@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { isHostName } from './hostName';
 import {
   hubNameOfHost,
-  isHostName,
   IotHubConnectionStringError,
   parseIotHubConnectionString,
-} from '../adapters/iothub/iotHubConnection';
-import { SettingsError } from './settings';
+} from './iotHubConnectionString';
+import { Env, optionalText } from './settingSchemas';
+import { SettingsError } from './SettingsError';
 
 /**
  * How certfleet reaches IoT Hub to ask devices to renew by direct method (docs/operations.md,
@@ -66,13 +67,6 @@ export const LOCAL_DEVELOPMENT_POLICY = {
 export const DEFAULT_RENEWAL_METHOD = 'renewCertificate';
 /** Beyond IoT Hub's own timeouts, how long certfleet waits for the HTTP answer. */
 export const REQUEST_TIMEOUT_MARGIN_MS = 10_000;
-
-type Env = Record<string, string | undefined>;
-
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 function wholeSeconds(min: number, max: number, fallback: number) {
   return optionalText

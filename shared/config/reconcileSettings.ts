@@ -1,4 +1,5 @@
-import { SettingsError } from './settings';
+import { Env } from './settingSchemas';
+import { SettingsError } from './SettingsError';
 
 /**
  * How certfleet reconciles the ledger with IoT Hub's twins (docs/renewal.md, "Backfill and
@@ -11,8 +12,6 @@ export interface ReconcileConfig {
 }
 
 export const DEFAULT_TWIN_QUERIES_PER_MINUTE = 10;
-
-type Env = Record<string, string | undefined>;
 
 /** Throws `SettingsError` naming the setting when it is not a whole number from 1 to 1000. */
 export function loadReconcileSettings(env: Env = process.env): ReconcileConfig {

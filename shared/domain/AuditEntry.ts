@@ -2,10 +2,6 @@ import { createHash } from 'node:crypto';
 import { CertificateIdentity } from './Certificate';
 import { FindingCode } from './Finding';
 
-/**
- * One certificate event in the audit trail. Its id is a pure function of what happened, so a
- * redelivered IoT Hub event yields the same id and never a second record.
- */
 export type AuditEventType =
   | 'certificate.first-seen'
   | 'certificate.renewed'
@@ -45,6 +41,10 @@ export interface RenewalAuditFields {
   renewedBy?: 'certfleet' | 'device';
 }
 
+/**
+ * One certificate event in the audit trail. Its id is a pure function of what happened, so a
+ * redelivered IoT Hub event yields the same id and never a second record.
+ */
 export interface AuditEntry {
   id: string;
   type: AuditEventType;

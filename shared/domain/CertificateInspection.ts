@@ -1,7 +1,3 @@
-/**
- * What parsing a reported PEM proved. Produced by the x509 adapter (shared/adapters/x509), read
- * by the domain: the domain never parses ASN.1 itself.
- */
 export interface ParsedCertificate {
   thumbprintSha1: string;
   thumbprintSha256: string;
@@ -25,5 +21,9 @@ export type ChainVerdict =
   /** No trust bundle is configured, so the chain was not checked. */
   | { status: 'not-checked' };
 
+/**
+ * What parsing a reported PEM proved. Produced by the x509 adapter (shared/adapters/x509), read
+ * by the domain: the domain never parses ASN.1 itself.
+ */
 export type PemInspection =
   { ok: true; leaf: ParsedCertificate; chain: ChainVerdict } | { ok: false; reason: string };

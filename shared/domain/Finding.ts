@@ -2,10 +2,6 @@ import { CertificateFacts, commonNameOf, sameDistinguishedName, sameInstant } fr
 import { ChainVerdict } from './CertificateInspection';
 import { ReportedCertificate } from './ReportedCertificate';
 
-/**
- * Something wrong with what a device reported. Findings are data on the device's record, shown
- * to ops and auditors; they never stop the event from being recorded.
- */
 export type FindingCode =
   /** A reported field (validFrom, thumbprint, …) disagrees with the PEM the device sent. */
   | 'reported-field-mismatch'
@@ -24,6 +20,10 @@ export type FindingCode =
 
 export type Severity = 'info' | 'warning' | 'critical';
 
+/**
+ * Something wrong with what a device reported. Findings are data on the device's record, shown
+ * to ops and auditors; they never stop the event from being recorded.
+ */
 export interface Finding {
   code: FindingCode;
   severity: Severity;

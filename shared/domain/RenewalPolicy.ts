@@ -1,9 +1,8 @@
 import { sameDistinguishedName } from './Certificate';
 
 /**
- * When certfleet should step in to renew a certificate: a pure function of the certificate's
- * real lifetime and a policy (cert-manager's `renewBefore` / renewal fraction, see
- * docs/renewal-policy.md).
+ * How far into a certificate's lifetime renewal falls due (cert-manager's `renewBefore` /
+ * renewal fraction, see docs/renewal.md, "When renewal falls due"):
  *
  * - `fraction`: renew once this share of the lifetime (validFrom -> validUntil) has passed.
  * - `before`: renew this long before validUntil (clamped to the lifetime).
@@ -48,6 +47,10 @@ export function policyFor(
   return fallback;
 }
 
+/**
+ * When certfleet should step in to renew a certificate: a pure function of the certificate's
+ * real lifetime and a policy.
+ */
 export function renewalDueAt(
   validity: { validFrom: string; validUntil: string },
   policy: RenewalPolicy,

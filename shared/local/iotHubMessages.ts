@@ -1,4 +1,4 @@
-import { RawIotHubMessage } from '../adapters/eventhub/RawIotHubMessage';
+import { RawIotHubMessage } from '../app/ingest/RawIotHubMessage';
 
 /**
  * Builds routed IoT Hub messages in the shape Event Hubs delivers them (AZURE-FACTS.md, "IoT

@@ -1,4 +1,3 @@
-import './quietFunctionsTestMode'; // first: before functions/ registers anything
 import { loadSettings } from '../config/settings';
 import { ManualClock } from '../domain/Clock';
 import { buildServices } from '../services';

@@ -1,4 +1,4 @@
-import './quietFunctionsTestMode'; // first: the functions/ modules register as they load
+import './installFunctionsRuntimeApi'; // first: the functions/ modules register as they load
 import { HttpFunctionOptions } from '@azure/functions';
 import { deviceRoutes } from '../../functions/devices';
 import { iotHubEventsTrigger } from '../../functions/iotHubEvents';

@@ -1,15 +1,25 @@
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../domain/Clock';
-import { DEFAULT_RENEWAL_POLICY, RenewalPolicy } from '../domain/RenewalPolicy';
-import {
-  Backoff,
-  DEFAULT_RENEWAL_TIMING,
-  RenewalTiming,
-  backoffMs,
-} from '../domain/renewal/RenewalTiming';
+import { RenewalPolicy } from '../domain/RenewalPolicy';
+import { Backoff, backoffMs } from '../domain/renewal/RenewalTiming';
+import { CohortSpec, FleetSimulationConfig, checkSimulationConfig } from './FleetSimulationConfig';
+import { ExpiryCause, FleetSimulationResult, RenewalPath } from './FleetSimulationResult';
+import { SimulationOptions, SimulationTrace } from './SimulationOptions';
 import { BucketPlanner } from './planner/BucketPlanner';
 import { FleetPlanner, PlannerSetup } from './planner/FleetPlanner';
 import { MinuteEventQueue } from './planner/MinuteEventQueue';
 import { CounterRandom, unitDraw } from './planner/counterRandom';
+
+// The simulation's configuration, options and results, importable from here as the bench
+// (dist/shared/simulation/plannerSimulation) and the tests import them.
+export { DEFAULT_SIMULATION } from './FleetSimulationConfig';
+export type {
+  BehaviourMix,
+  CohortSpec,
+  FleetSimulationConfig,
+  RenewalPolicy,
+} from './FleetSimulationConfig';
+export type { ExpiryCause, FleetSimulationResult, RenewalPath } from './FleetSimulationResult';
+export type { SimulationOptions, SimulationTrace } from './SimulationOptions';
 
 /**
  * Planner-only fleet simulation (issue 4, item 6): a million devices over 90 days in about a
@@ -21,198 +31,14 @@ import { CounterRandom, unitDraw } from './planner/counterRandom';
  * renewing themselves, connecting, deadlines passing), then the sweep: the planner picks at most
  * the rate of devices, and each answers at once as its behaviour says.
  *
- * Simplifications, against the service:
- * - Minutes. Every time is a whole minute. Due times are renewalDueAt's, floored to the minute;
- *   backoffs (RenewalTiming, capped at half the time left as renewalTransitions caps them) are
- *   rounded up, so a retry is never early. No jitter within a minute, and no per-hub spacing of
- *   calls (direct methods per second): only the renewals-per-minute rate is simulated.
- * - One sweep a minute takes the whole budget. A device that connects with a renewal pending
- *   is asked in that minute's sweep, competing earliest expiry first with the rest (the service
- *   asks it at once from what is left of the minute's budget).
- * - Answers are immediate: offline (404103) outside a device's online hours; refused by an
- *   unreliable device with its refusal probability; otherwise accepted, and the new certificate
- *   is in the twin `certificateArrivesAfterMinutes` later, unless an unreliable device fails
- *   mid-renewal (its failure probability), which certfleet sees as no certificate by the
- *   deadline. No timeouts (504101), throttling (429), service errors or issuer outages, so no
- *   pauses or incidents (Pacing.ts).
- * - A device that renews itself does so at 80% of its lifetime (Microsoft's device guidance), or
- *   when it next comes online, and always succeeds. The path counted is who started the renewal
- *   (the ledger credits certfleet with any new certificate that arrives during its campaign).
- * - The rate counts certfleet's requests only. Devices renewing themselves and manual
- *   re-provisioning also draw on ADR's 500 issuances a minute and DPS's 1,000 registrations;
- *   `peakIssuedPerMinute` reports that total, but nothing throttles it.
- * - Manual: a person re-provisions an expired device through DPS (its onboarding credential)
- *   between half and one and a half times `reprovisionAfterHours` after expiry. Manual renewal
- *   requests (the API) are not simulated.
- * - An issuing-CA rotation (a policy revoked) makes every certificate issued before it due at
- *   once. Old certificates keep working until their own expiry, or `oldCaTrustedForHours` if set.
- *   A running campaign keeps its schedule; devices are not told (self-renewers still wait for
- *   80%).
- * - The fleet starts in the steady state of the policy: a certificate's age is uniform over the
- *   part of its lifetime it lives before renewal (by itself at 80%, or by certfleet when due,
- *   whichever first), so day one is not a burst of overdue renewals. A cohort provisioned in the
- *   same hour starts at the age it is given.
- * - A request in the last minute before expiry cannot complete (the certificate comes a minute
- *   later); the planner, like the real one (it only needs validUntil > now), still makes it, and
- *   the expiry counts as over capacity.
- * - Not modelled: devices whose clocks are off (they renew themselves early or late), twins that
- *   report only validFrom/validUntil, new certificates that fail verification (a failed attempt,
- *   like a no-show), several hubs and per-hub throttling.
+ * Runs the fleet through `config.days`, minute by minute. Deterministic for a seed. What it
+ * simplifies, against the service: docs/renewal.md, "What the planner simulation leaves out".
  */
-
-/** Renewal time as a fraction of the lifetime, or a fixed time before expiry (RenewalPolicy). */
-export type { RenewalPolicy };
-
-export interface CohortSpec {
-  /** Share of the fleet (the shares add up to 1). */
-  share: number;
-  /** Leaf validity, 7 to 90 days (Azure's certificate management). */
-  lifetimeDays: number;
-  /**
-   * `spread`: provisioned over time, ages in the policy's steady state. `sameHour`: all
-   * provisioned in one hour, `hoursBeforeStart` before the simulation starts.
-   */
-  provisioned: { kind: 'spread' } | { kind: 'sameHour'; hoursBeforeStart: number };
-}
-
-export interface BehaviourMix {
-  /** Share that renews itself at 80% of the lifetime; the rest never renews by itself. */
-  selfRenewing: number;
-  /** Share online only `onlineHoursPerDay` a day, from a random whole UTC hour. */
-  partTime: { share: number; onlineHoursPerDay: number };
-  /** Share that refuses a request with probability `refuse`, or accepts and fails with `fail`. */
-  unreliable: { share: number; refuse: number; fail: number };
-}
-
-export interface FleetSimulationConfig {
-  seed: number;
-  devices: number;
-  days: number;
-  /** Minute 0, UTC; online hours are UTC hours of the day. */
-  start: string;
-  cohorts: readonly CohortSpec[];
-  behaviours: BehaviourMix;
-  policy: RenewalPolicy;
-  /** certfleet's rate (CERTFLEET_RENEWALS_PER_MINUTE); ADR renews 500 a minute. */
-  renewalsPerMinute: number;
-  /** How far ahead the planner sees renewals to start early (CERTFLEET_PLANNING_HORIZON_HOURS). */
-  horizonHours: number;
-  timing: RenewalTiming;
-  /** From a device accepting to its new certificate in the twin. */
-  certificateArrivesAfterMinutes: number;
-  /** From expiry until a person re-provisions the device (the manual path), on average. */
-  reprovisionAfterHours: number;
-  /** An issuing-CA rotation: every certificate issued before it falls due at once. */
-  rotation?: { atDay: number; oldCaTrustedForHours?: number };
-}
-
-export const DEFAULT_SIMULATION: FleetSimulationConfig = {
-  seed: 1,
-  devices: 10_000,
-  days: 90,
-  start: '2026-01-01T00:00:00.000Z',
-  cohorts: [{ share: 1, lifetimeDays: 30, provisioned: { kind: 'spread' } }],
-  behaviours: {
-    selfRenewing: 0.5,
-    partTime: { share: 0.2, onlineHoursPerDay: 4 },
-    unreliable: { share: 0.05, refuse: 0.3, fail: 0.2 },
-  },
-  policy: DEFAULT_RENEWAL_POLICY,
-  renewalsPerMinute: 400,
-  horizonHours: 12,
-  timing: DEFAULT_RENEWAL_TIMING,
-  certificateArrivesAfterMinutes: 1,
-  reprovisionAfterHours: 72,
-};
-
-export type RenewalPath = 'self' | 'certfleet' | 'manual';
-
-/**
- * Why a certificate expired. All but `whileCapacityExisted` could not have been saved by the
- * planner under this policy and rate; `whileCapacityExisted` (a device waited for a slot through
- * a minute with room) would be a planner bug and must stay 0.
- */
-export type ExpiryCause =
-  /** Offline when asked, and not back (or back too late) before expiry. */
-  | 'offline'
-  /** Refused, or accepted and failed, and out of attempts or time. */
-  | 'refusedOrFailed'
-  /** Waited for a slot in minutes that were all full. */
-  | 'overCapacity'
-  /** The policy's due time is at or after expiry (a renewBefore shorter than a minute). */
-  | 'policyTooLate'
-  | 'whileCapacityExisted';
-
-export interface SimulationTrace {
-  /** Each direct-method call, as answered. */
-  requested?(
-    minute: number,
-    device: number,
-    answer: {
-      outcome: 'accepted' | 'refused' | 'offline';
-      validUntil: number;
-      /** Failures of the campaign after this answer. */
-      failures: number;
-      /** Asked before its due time, for capacity. */
-      early: boolean;
-    },
-  ): void;
-  /** `waited`: the minutes the device waited for a slot before it was asked, or before expiry. */
-  expired?(
-    minute: number,
-    device: number,
-    cause: ExpiryCause,
-    waited: { from: number; until: number },
-  ): void;
-}
-
-export interface SimulationOptions {
-  /** The planner to run; BucketPlanner by default. The cross-check test passes the real one. */
-  planner?: (setup: PlannerSetup) => FleetPlanner;
-  trace?: SimulationTrace;
-}
-
-export interface FleetSimulationResult {
-  devices: number;
-  minutes: number;
-  renewalsPerMinute: number;
-  expired: {
-    total: number;
-    couldNotBeSaved: Record<Exclude<ExpiryCause, 'whileCapacityExisted'>, number>;
-    /** Must be 0: no certificate expires while the planner had room to ask its device. */
-    whileCapacityExisted: number;
-  };
-  renewals: Record<RenewalPath, number>;
-  renewalsPerDay: Record<RenewalPath, number[]>;
-  /** certfleet's requests in each minute: never above the rate. */
-  requestsPerMinute: Int32Array;
-  peakRequestsPerMinute: number;
-  /** Minutes in which the planner used the whole rate. */
-  fullMinutes: number;
-  /** New certificates in the busiest minute, whoever started them (ADR's and DPS's quota). */
-  peakIssuedPerMinute: number;
-  /** Fresh renewals asked before they were due, for capacity (ALAP). */
-  startedEarly: { renewals: number; meanMinutes: number; maxMinutes: number };
-  /** Fresh renewals asked after they were due (over capacity, or due at a rotation). */
-  startedLate: { renewals: number; meanMinutes: number; maxMinutes: number };
-  directMethodCalls: { total: number; accepted: number; refused: number; offline: number };
-  /** Checks of the planner's rules, kept while it runs; both must be 0. */
-  invariants: { retriesBeforeBackoff: number; waitedThroughRoom: number };
-  rotation?: {
-    atMinute: number;
-    /** Certificates issued before the rotation that were still valid. */
-    certificates: number;
-    /** From the rotation until no renewal waited past its due time (undefined: never). */
-    backlogClearedAfterMinutes?: number;
-  };
-}
-
-/** Runs the fleet through `config.days`, minute by minute. Deterministic for a seed. */
 export function simulateFleet(
   config: FleetSimulationConfig,
   options: SimulationOptions = {},
 ): FleetSimulationResult {
-  checkConfig(config);
+  checkSimulationConfig(config);
   return new PlannerSimulation(config, options).run();
 }
 
@@ -760,51 +586,4 @@ function max(values: Int32Array): number {
   let best = 0;
   for (const v of values) best = Math.max(best, v);
   return best;
-}
-
-/** Settings that would make the run meaningless are refused up front, all named at once. */
-function checkConfig(config: FleetSimulationConfig): void {
-  const problems: string[] = [];
-  const cohortShares = config.cohorts.reduce((sum, c) => sum + c.share, 0);
-  if (config.cohorts.length === 0 || Math.abs(cohortShares - 1) > 1e-9)
-    problems.push(`cohort shares add up to ${cohortShares}, not 1`);
-  for (const cohort of config.cohorts) {
-    if (!(cohort.lifetimeDays >= 7 && cohort.lifetimeDays <= 90))
-      problems.push(`lifetime ${cohort.lifetimeDays} days is outside ADR's 7 to 90`);
-    if (
-      cohort.provisioned.kind === 'sameHour' &&
-      cohort.provisioned.hoursBeforeStart >= cohort.lifetimeDays * 24
-    )
-      problems.push(
-        `a cohort provisioned ${cohort.provisioned.hoursBeforeStart} h before the start has expired`,
-      );
-    if (cohort.provisioned.kind === 'sameHour' && cohort.provisioned.hoursBeforeStart < 1)
-      problems.push('a cohort must be provisioned at least an hour before the start');
-  }
-  const { selfRenewing, partTime, unreliable } = config.behaviours;
-  const shares = {
-    selfRenewing,
-    partTime: partTime.share,
-    unreliable: unreliable.share,
-    refuse: unreliable.refuse,
-    fail: unreliable.fail,
-  };
-  for (const [name, p] of Object.entries(shares)) {
-    if (!(p >= 0 && p <= 1)) problems.push(`${name} ${p} is not between 0 and 1`);
-  }
-  if (!(partTime.onlineHoursPerDay > 0 && partTime.onlineHoursPerDay <= 24))
-    problems.push(`onlineHoursPerDay ${partTime.onlineHoursPerDay} is not in (0, 24]`);
-  if (!Number.isInteger(config.renewalsPerMinute) || config.renewalsPerMinute < 1)
-    problems.push(`renewalsPerMinute must be a whole number >= 1, not ${config.renewalsPerMinute}`);
-  if (!Number.isInteger(config.devices) || config.devices < 1)
-    problems.push(`devices must be a whole number >= 1, not ${config.devices}`);
-  if (!(config.days > 0)) problems.push(`days must be > 0, not ${config.days}`);
-  if (!(config.horizonHours > 0)) problems.push(`horizonHours must be > 0`);
-  if (
-    !Number.isInteger(config.certificateArrivesAfterMinutes) ||
-    config.certificateArrivesAfterMinutes < 1
-  )
-    problems.push('certificateArrivesAfterMinutes must be a whole number >= 1');
-  if (Number.isNaN(Date.parse(config.start))) problems.push(`start ${config.start} is not a date`);
-  if (problems.length > 0) throw new Error(`planner simulation: ${problems.join('; ')}`);
 }

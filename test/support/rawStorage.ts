@@ -14,7 +14,9 @@ type PipelinePolicy = NonNullable<
 export function azuriteConnectionString(): string {
   const connectionString = process.env.CERTFLEET_TEST_STORAGE;
   if (!connectionString)
-    throw new Error('CERTFLEET_TEST_STORAGE is not set: jest globalSetup starts Azurite');
+    throw new Error(
+      'CERTFLEET_TEST_STORAGE is not set: suites that use Azurite are named *.azurite.test.ts, and jest starts Azurite for them (the azurite project in package.json)',
+    );
   return connectionString;
 }
 

@@ -1,16 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { loadSettings } from '../../shared/config/settings';
 import { ManualClock } from '../../shared/domain/Clock';
 import { Services, buildServices } from '../../shared/services';
+import { azuriteConnectionString, freshPrefix } from './rawStorage';
 
 /** Settings for the run's Azurite, under a storage prefix of this test's own. */
 export function testEnvironment(extra: Record<string, string> = {}): Record<string, string> {
-  const connectionString = process.env.CERTFLEET_TEST_STORAGE;
-  if (!connectionString)
-    throw new Error('CERTFLEET_TEST_STORAGE is not set: jest globalSetup starts Azurite');
   return {
-    FleetStorage: connectionString,
-    CERTFLEET_STORAGE_PREFIX: `t${randomBytes(6).toString('hex')}`,
+    FleetStorage: azuriteConnectionString(),
+    CERTFLEET_STORAGE_PREFIX: freshPrefix(),
     ...extra,
   };
 }

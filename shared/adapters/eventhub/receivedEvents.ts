@@ -1,4 +1,4 @@
-import { RawIotHubMessage } from './RawIotHubMessage';
+import { RawIotHubMessage } from '../../app/ingest/RawIotHubMessage';
 
 /**
  * An event as @azure/event-hubs 6.x hands it to `subscribe`'s `processEvents`
@@ -60,7 +60,7 @@ const TIMESTAMP_KEYS = new Set([
 const INT64_KEYS = new Set(['x-opt-sequence-number', 'x-opt-sequence-number-epoch']);
 
 /**
- * Turns events received with @azure/event-hubs into the messages the Functions trigger's handler
+ * Turns events received with @azure/event-hubs into the messages the ingest use case
  * reads (`RawIotHubMessage`). Pure and total; never throws.
  *
  * - Bodies are kept exactly as they came (object, string, Uint8Array, Buffer): the decoder

@@ -1,4 +1,4 @@
-import { RawIotHubMessage } from './RawIotHubMessage';
+import { RawIotHubMessage } from '../../app/ingest/RawIotHubMessage';
 
 /**
  * The Event Hubs trigger with `cardinality: 'many'` hands a function an array of bodies and,
@@ -31,7 +31,7 @@ export function messagesFromTriggerBatch(
   });
 }
 
-/** The inverse, for callers that drive the trigger's handler themselves (CLI, local host). */
+/** The inverse: a batch shaped as the host hands it over, for tests that drive the trigger. */
 export function triggerBatchFromMessages(messages: readonly RawIotHubMessage[]): {
   bodies: unknown[];
   metadata: Required<EventHubBatchMetadata>;

@@ -84,6 +84,11 @@ export class IotHubAccess {
       : `https://${target.hostName}`;
   }
 
+  /** The URL of `path` (`/devices/query`, …) on a hub, at the API version certfleet speaks. */
+  urlOf(target: IotHubTarget, path: string): string {
+    return `${this.baseUrlOf(target)}${path}?api-version=${IOT_HUB_API_VERSION}`;
+  }
+
   /**
    * The Authorization header for a hub. Throws when no Entra ID token can be had; the error's
    * name says whether that is configuration (`CredentialUnavailableError`) or a hiccup.

@@ -4,9 +4,9 @@ import { DAY_MS } from '../../domain/Clock';
 import { DeviceKey } from '../../domain/DeviceKey';
 import { MethodOutcome, RenewalRequest } from '../../domain/renewal/MethodOutcome';
 import { IotHubSettings } from '../../config/iotHubSettings';
-import { IOT_HUB_API_VERSION, IotHubAccess } from './IotHubAccess';
+import { IotHubAccess } from './IotHubAccess';
 import { ERROR_NAMES_BY_CODE, iotHubErrorCode } from './iotHubErrors';
-import { networkFault, retryAfterOf, tokenFailure } from './iotHubHttp';
+import { iotHubRequest, networkFault, retryAfterOf, tokenFailure } from './iotHubHttp';
 
 // Still exported here, where they were first defined; they now live in IotHubAccess.
 export { IOT_HUB_API_VERSION, IOT_HUB_SCOPE } from './IotHubAccess';
@@ -75,30 +75,23 @@ export class IotHubDeviceMethods implements DeviceMethods {
     }
 
     // IoT Hub device ids may hold # ? % + $ and more (AZURE-FACTS.md): escape the segment.
-    const url =
-      `${this.access.baseUrlOf(target)}/twins/${encodeURIComponent(device.deviceId)}/methods` +
-      `?api-version=${IOT_HUB_API_VERSION}`;
+    const url = this.access.urlOf(target, `/twins/${encodeURIComponent(device.deviceId)}/methods`);
     let response: Response;
     let body: string;
     try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: {
+      response = await fetch(
+        url,
+        iotHubRequest(
           authorization,
-          'content-type': 'application/json; charset=utf-8',
-          accept: 'application/json',
-          'user-agent': 'certfleet',
-        },
-        body: JSON.stringify({
-          methodName: this.settings.methodName,
-          payload: request,
-          responseTimeoutInSeconds: this.settings.responseTimeoutSeconds,
-          connectTimeoutInSeconds: this.settings.connectTimeoutSeconds,
-        }),
-        // IoT Hub is not known to redirect; following one would hand the token to another host.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.settings.requestTimeoutMs),
-      });
+          {
+            methodName: this.settings.methodName,
+            payload: request,
+            responseTimeoutInSeconds: this.settings.responseTimeoutSeconds,
+            connectTimeoutInSeconds: this.settings.connectTimeoutSeconds,
+          },
+          this.settings.requestTimeoutMs,
+        ),
+      );
       body = await response.text();
     } catch (error) {
       return {

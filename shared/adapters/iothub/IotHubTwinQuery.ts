@@ -1,9 +1,9 @@
 import { TwinPage, TwinQueryFailed, TwinSource } from '../../app/ports';
 import { DAY_MS } from '../../domain/Clock';
 import { IotHubSettings } from '../../config/iotHubSettings';
-import { IOT_HUB_API_VERSION, IotHubAccess } from './IotHubAccess';
+import { IotHubAccess } from './IotHubAccess';
 import { ERROR_NAMES_BY_CODE, iotHubErrorCode } from './iotHubErrors';
-import { networkFault, retryAfterOf, shorten, tokenFailure } from './iotHubHttp';
+import { iotHubRequest, networkFault, retryAfterOf, shorten, tokenFailure } from './iotHubHttp';
 
 /**
  * Device twins only: `devices.modules` would be module twins, which certfleet does not track.
@@ -63,22 +63,11 @@ export class IotHubTwinQuery implements TwinSource {
     let body: string;
     try {
       response = await fetch(
-        `${this.access.baseUrlOf(target)}/devices/query?api-version=${IOT_HUB_API_VERSION}`,
-        {
-          method: 'POST',
-          headers: {
-            authorization,
-            'content-type': 'application/json; charset=utf-8',
-            accept: 'application/json',
-            'user-agent': 'certfleet',
-            'x-ms-max-item-count': String(this.pageSize),
-            ...(continuation ? { 'x-ms-continuation': continuation } : {}),
-          },
-          body: JSON.stringify({ query: TWIN_QUERY }),
-          // As for direct methods: following a redirect would hand the token to another host.
-          redirect: 'manual',
-          signal: AbortSignal.timeout(this.access.settings.requestTimeoutMs),
-        },
+        this.access.urlOf(target, '/devices/query'),
+        iotHubRequest(authorization, { query: TWIN_QUERY }, this.access.settings.requestTimeoutMs, {
+          'x-ms-max-item-count': String(this.pageSize),
+          ...(continuation ? { 'x-ms-continuation': continuation } : {}),
+        }),
       );
       body = await response.text();
     } catch (error) {

@@ -1,7 +1,32 @@
+// Speaking to IoT Hub's REST API, shared by the direct-method and twin-query adapters: the
+// request they send, and reading what the hub (or the network on the way) answered.
+
 /**
- * Reading what IoT Hub's REST API (or the network on the way) answered, shared by the
- * direct-method and twin-query adapters.
+ * The fetch options of a call to IoT Hub's REST API: a JSON POST with the hub's Authorization
+ * header (IotHubAccess.authorizationFor), a JSON answer expected, given up on after
+ * `timeoutMs`. `headers` adds a call's own headers, such as the twin query's paging.
  */
+export function iotHubRequest(
+  authorization: string,
+  body: unknown,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): RequestInit {
+  return {
+    method: 'POST',
+    headers: {
+      authorization,
+      'content-type': 'application/json; charset=utf-8',
+      accept: 'application/json',
+      'user-agent': 'certfleet',
+      ...headers,
+    },
+    body: JSON.stringify(body),
+    // IoT Hub is not known to redirect; following one would hand the token to another host.
+    redirect: 'manual',
+    signal: AbortSignal.timeout(timeoutMs),
+  };
+}
 
 /** `Retry-After` as seconds or an HTTP date, or Azure's `retry-after-ms`; undefined if absent. */
 export function retryAfterOf(headers: Headers, now: Date): number | undefined {

@@ -3,7 +3,7 @@ import { DeviceKey } from '../../domain/DeviceKey';
 import { DeviceRecord } from '../../domain/DeviceRecord';
 import { ActionEntry, CertificateLedger, RecordRejected, Versioned } from '../../app/ports';
 import { RenewalStatus } from '../../domain/renewal/RenewalState';
-import { nextActionAt } from '../../domain/renewal/nextActionAt';
+import { RenewalIndexEntry, renewalIndexChange } from '../../domain/renewal/renewalIndexEntry';
 import { escapeKey, shardOf, unescapeKey } from './storageKeys';
 import { conditionalWrite } from './conditionalWrite';
 import { statusOf, storageCall } from './storageFaults';
@@ -55,23 +55,6 @@ interface DueEntity {
   status: string;
 }
 
-/** What the renewal index holds for a record: its next action, or nothing to do. */
-function indexEntryOf(record: DeviceRecord): ActionEntry | undefined {
-  const actionAt = nextActionAt(record);
-  if (actionAt === undefined || !record.current) return undefined;
-  return {
-    hub: record.hub,
-    deviceId: record.deviceId,
-    actionAt,
-    validUntil: record.current.validUntil,
-    status: record.renewal?.status ?? 'healthy',
-  };
-}
-
-function sameIndexEntry(a: ActionEntry, b: ActionEntry | undefined): boolean {
-  return !!b && a.actionAt === b.actionAt && a.validUntil === b.validUntil && a.status === b.status;
-}
-
 export class TableCertificateLedger implements CertificateLedger {
   private ready?: Promise<void>;
 
@@ -112,11 +95,9 @@ export class TableCertificateLedger implements CertificateLedger {
     previous: Versioned<DeviceRecord> | undefined,
   ): Promise<string> {
     await this.ensureTables();
-    const newEntry = indexEntryOf(record);
-    const oldEntry = previous ? indexEntryOf(previous.value) : undefined;
-    const newDue = newEntry?.actionAt;
-    const oldDue = oldEntry?.actionAt;
-    if (newEntry && !sameIndexEntry(newEntry, oldEntry)) await this.putDue(newEntry);
+    // The entry comes and goes by the domain's rule (shared/domain/renewal/renewalIndexEntry.ts).
+    const index = renewalIndexChange(previous?.value, record);
+    if (index.put) await this.putDue(index.put);
     const entity = toEntity(record);
     const etag = await conditionalWrite(
       this.devices,
@@ -124,7 +105,7 @@ export class TableCertificateLedger implements CertificateLedger {
       previous?.etag,
       `ledger record ${record.hub}/${record.deviceId}`,
     );
-    if (oldDue && oldDue !== newDue) await this.deleteDue(record, oldDue);
+    if (index.remove) await this.deleteDue(record, index.remove.actionAt);
     return etag;
   }
 
@@ -169,7 +150,7 @@ export class TableCertificateLedger implements CertificateLedger {
     }
   }
 
-  private async putDue(entry: ActionEntry): Promise<void> {
+  private async putDue(entry: RenewalIndexEntry): Promise<void> {
     const entity: DueEntity = { ...dueKeys(entry, entry.actionAt), ...entry };
     await storageCall('write renewal index', () => this.due.upsertEntity(entity, 'Replace'));
   }

@@ -3,19 +3,6 @@ import { MINUTE_MS } from '../Clock';
 import { DeviceKey } from '../DeviceKey';
 import { RenewalStatus } from './RenewalState';
 
-/**
- * Capacity pacing: which devices to ask to renew now, so that no minute exceeds the renewal
- * rate (Azure's certificate management issues 500 renewals a minute, DPS registers 1,000
- * devices a minute; AZURE-FACTS.md) and every certificate that capacity can save is saved.
- *
- * The plan places every pending renewal in a one-minute slot, as late as possible but never
- * later than it is due (ALAP): a cohort provisioned in the same hour is started as much earlier
- * as the rate requires, and no earlier. What cannot be placed by its due time is late; then
- * everything competing for the current slots is taken earliest expiry first (EDF), which saves
- * the most certificates a fixed rate can save. Within a minute, starts are spread by a jitter
- * derived from the device id, so the same fleet gives the same plan. The sweep runs every
- * minute and takes only the current minute's slots, so no calendar minute exceeds the rate.
- */
 export interface PlanCandidate extends DeviceKey {
   /** When the renewal is due (or the retry may be made). */
   actionAt: string;
@@ -58,6 +45,19 @@ export const NEEDS_REQUEST: readonly RenewalStatus[] = [
   'unreachable',
 ];
 
+/**
+ * Capacity pacing: which devices to ask to renew now, so that no minute exceeds the renewal
+ * rate (Azure's certificate management issues 500 renewals a minute, DPS registers 1,000
+ * devices a minute; AZURE-FACTS.md) and every certificate that capacity can save is saved.
+ *
+ * The plan places every pending renewal in a one-minute slot, as late as possible but never
+ * later than it is due (ALAP): a cohort provisioned in the same hour is started as much earlier
+ * as the rate requires, and no earlier. What cannot be placed by its due time is late; then
+ * everything competing for the current slots is taken earliest expiry first (EDF), which saves
+ * the most certificates a fixed rate can save. Within a minute, starts are spread by a jitter
+ * derived from the device id, so the same fleet gives the same plan. The sweep runs every
+ * minute and takes only the current minute's slots, so no calendar minute exceeds the rate.
+ */
 export function planRenewals(input: PlanInput): CapacityPlan {
   const now = Date.parse(input.now);
   const rate = Math.max(0, Math.floor(input.renewalsPerMinute));

@@ -1,11 +1,6 @@
 import { DAY_MS } from '../Clock';
 import { NEEDS_REQUEST, PlanCandidate } from './CapacityPlanner';
 
-/**
- * Renewal demand per UTC day against capacity (the renewal rate over a day), so ops see a
- * cohort or an issuing-CA rotation coming before it arrives. Overdue renewals count on the
- * first day.
- */
 export interface ForecastDay {
   date: string;
   /** Renewal requests falling due that day. */
@@ -16,6 +11,11 @@ export interface ForecastDay {
   overCapacity: boolean;
 }
 
+/**
+ * Renewal demand per UTC day against capacity (the renewal rate over a day), so ops see a
+ * cohort or an issuing-CA rotation coming before it arrives. Overdue renewals count on the
+ * first day.
+ */
 export function forecastDemand(
   entries: readonly PlanCandidate[],
   now: string,

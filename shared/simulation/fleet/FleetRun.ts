@@ -1,8 +1,4 @@
-import '../../local/quietFunctionsTestMode'; // first: before functions/ registers anything
-import { InvocationContext } from '@azure/functions';
-import { handleIotHubEvents, iotHubEventsTrigger } from '../../../functions/iotHubEvents';
-import { RawIotHubMessage } from '../../adapters/eventhub/RawIotHubMessage';
-import { triggerBatchFromMessages } from '../../adapters/eventhub/triggerBatch';
+import { RawIotHubMessage } from '../../app/ingest/RawIotHubMessage';
 import { CertificateLedger } from '../../app/ports';
 import { DAY_MS, MINUTE_MS, ManualClock, isoUtc } from '../../domain/Clock';
 import { DeviceKey, deviceKeyString } from '../../domain/DeviceKey';
@@ -10,8 +6,9 @@ import { DeviceRecord } from '../../domain/DeviceRecord';
 import { NEEDS_REQUEST } from '../../domain/renewal/CapacityPlanner';
 import { RenewalStatus } from '../../domain/renewal/RenewalState';
 import { nextActionAt } from '../../domain/renewal/nextActionAt';
-import { Services, useServices } from '../../services';
-import { FleetSummary, RunStatistics, buildFleetSummary } from './FleetSummary';
+import { Services } from '../../services';
+import { FleetSummary, RunStatistics } from './FleetSummary';
+import { buildFleetSummary } from './buildFleetSummary';
 import { SeededRandom } from './SeededRandom';
 import { SimulatedFleet } from './SimulatedFleet';
 import { VirtualTime } from './VirtualTime';
@@ -50,8 +47,8 @@ const MAX_BATCH = 100;
  * every ledger write) and knows when the earliest action falls due, in which minute the
  * capacity planner would start each pending renewal, and when a pause ends. (129,600 sweeps
  * for 90 days would cost an hour on Azurite; a sweep reads 16 index shards.)
- * Device events go through the Event Hubs trigger's own handler, in batches with the trigger
- * metadata the host passes; direct methods reach the devices through the DeviceMethods port.
+ * Device events are applied by the ingest use case the Event Hubs trigger calls, in batches of
+ * the trigger's size; direct methods reach the devices through the DeviceMethods port.
  *
  * At the end the summary is built from the ledger and the audit trail, and checked against
  * what the devices really did (FleetSummary.ts).
@@ -63,8 +60,6 @@ export async function runSimulatedFleet(options: FleetRunOptions): Promise<Fleet
   if (!Number.isFinite(start) || !(options.days > 0)) throw new RangeError('start and days');
   if (clock.now().getTime() > start) throw new RangeError('the clock is already past the start');
   clock.set(new Date(start));
-  // The trigger's handler takes its services from the process, as in Azure.
-  useServices(services);
 
   const index = new RenewalIndexCopy();
   const restore = watchLedger(services.ledger, fleet.time, index);
@@ -113,7 +108,7 @@ export async function runSimulatedFleet(options: FleetRunOptions): Promise<Fleet
         if (messages.length > 0) {
           if (deliverAt > clock.now().getTime()) clock.set(new Date(deliverAt));
           for (let i = 0; i < messages.length; i += MAX_BATCH) {
-            await deliver(messages.slice(i, i + MAX_BATCH), stats);
+            await deliver(services, messages.slice(i, i + MAX_BATCH), stats);
           }
         }
       } else if (manualAt === next) {
@@ -144,30 +139,15 @@ export async function runSimulatedFleet(options: FleetRunOptions): Promise<Fleet
   return buildFleetSummary({ services, fleet, start, end, stats });
 }
 
-/** The Event Hubs trigger's invocation, with the metadata the Functions host passes. */
-async function deliver(messages: RawIotHubMessage[], stats: RunStatistics): Promise<void> {
+/** One batch as the Event Hubs trigger would apply it. */
+async function deliver(
+  services: Services,
+  messages: RawIotHubMessage[],
+  stats: RunStatistics,
+): Promise<void> {
   stats.batches += 1;
   stats.events += messages.length;
-  const { bodies, metadata } = triggerBatchFromMessages(messages);
-  const first = stats.events - messages.length;
-  const context = new InvocationContext({
-    functionName: iotHubEventsTrigger.name,
-    invocationId: `fleet-${stats.batches}`,
-    triggerMetadata: {
-      ...metadata,
-      partitionContext: {
-        eventHubName: 'certfleet-events',
-        consumerGroup: '$Default',
-        fullyQualifiedNamespace: 'simulated.servicebus.windows.net',
-        partitionId: '0',
-      },
-      sequenceNumberArray: messages.map((_, i) => first + i),
-      offsetArray: messages.map((_, i) => String((first + i) * 512)),
-      partitionKeyArray: messages.map(() => null),
-    },
-    logHandler: () => undefined,
-  });
-  await handleIotHubEvents(bodies, context);
+  await services.ingest.apply(messages);
 }
 
 /** The devices an operator renews by hand: provisioned, certificate not expired. */

@@ -1,7 +1,7 @@
 import 'reflect-metadata'; // @peculiar/x509 needs it loaded before its first import (AZURE-FACTS.md)
 import { createHash, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { RawIotHubMessage } from '../../adapters/eventhub/RawIotHubMessage';
+import { RawIotHubMessage } from '../../app/ingest/RawIotHubMessage';
 import { isoUtc } from '../../domain/Clock';
 import { normalizeSerial } from '../../domain/Certificate';
 import { MethodOutcome, RenewalRequest } from '../../domain/renewal/MethodOutcome';

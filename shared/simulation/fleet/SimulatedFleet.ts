@@ -1,4 +1,4 @@
-import { RawIotHubMessage } from '../../adapters/eventhub/RawIotHubMessage';
+import { RawIotHubMessage } from '../../app/ingest/RawIotHubMessage';
 import { DeviceMethods } from '../../app/ports';
 import { ManualClock } from '../../domain/Clock';
 import { DeviceKey, normalizeHubName } from '../../domain/DeviceKey';

@@ -1,4 +1,4 @@
-import { decodeIotHubMessage } from '../../../shared/adapters/eventhub/decodeIotHubMessage';
+import { decodeIotHubMessage } from '../../../shared/app/ingest/decodeIotHubMessage';
 import { messagesFromReceivedEvents } from '../../../shared/adapters/eventhub/receivedEvents';
 import {
   messagesFromTriggerBatch,

@@ -1,5 +1,5 @@
-import { decodeIotHubMessage } from '../../../shared/adapters/eventhub/decodeIotHubMessage';
-import { RawIotHubMessage } from '../../../shared/adapters/eventhub/RawIotHubMessage';
+import { decodeIotHubMessage } from '../../../shared/app/ingest/decodeIotHubMessage';
+import { RawIotHubMessage } from '../../../shared/app/ingest/RawIotHubMessage';
 import {
   messagesFromTriggerBatch,
   triggerBatchFromMessages,

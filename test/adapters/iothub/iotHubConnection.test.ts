@@ -1,10 +1,9 @@
+import { makeSasToken, parseSasToken } from '../../../shared/adapters/iothub/iotHubConnection';
 import {
   IotHubConnectionStringError,
   hubNameOfHost,
-  makeSasToken,
   parseIotHubConnectionString,
-  parseSasToken,
-} from '../../../shared/adapters/iothub/iotHubConnection';
+} from '../../../shared/config/iotHubConnectionString';
 import { HOUR_MS } from '../../../shared/domain/Clock';
 
 // The bytes 0..31, base64: a key whose signature holds `+` and `=`, so escaping is exercised.

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { RawIotHubMessage } from '../../../shared/adapters/eventhub/RawIotHubMessage';
+import { RawIotHubMessage } from '../../../shared/app/ingest/RawIotHubMessage';
 import { DAY_MS, HOUR_MS, MINUTE_MS, ManualClock, isoUtc } from '../../../shared/domain/Clock';
 import { RenewalRequest } from '../../../shared/domain/renewal/MethodOutcome';
 import { DeviceProfile } from '../../../shared/simulation/fleet/DeviceProfile';

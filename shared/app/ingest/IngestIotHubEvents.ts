@@ -1,0 +1,266 @@
+import { Clock, isoUtc } from '../../domain/Clock';
+import { DeviceKey, deviceKeyString } from '../../domain/DeviceKey';
+import { DeviceRecord } from '../../domain/DeviceRecord';
+import { LedgerEvent } from '../../domain/LedgerEvent';
+import { LedgerContext, LedgerOutcome, applyLedgerEvent } from '../../domain/applyLedgerEvent';
+import { CohortPolicy, RenewalPolicy } from '../../domain/RenewalPolicy';
+import { AuditOutbox, TouchedRecord } from '../AuditOutbox';
+import { DecodeResult, decodeIotHubMessage } from './decodeIotHubMessage';
+import { RawIotHubMessage } from './RawIotHubMessage';
+import { mapWithConcurrency } from '../concurrency';
+import { deadLetterOf } from './deadLetterOf';
+import {
+  AuditTrail,
+  CertificateInspector,
+  CertificateLedger,
+  DeadLetters,
+  StorageRejected,
+  TransientFault,
+} from '../ports';
+import { retryOnWriteConflict } from '../retryOnWriteConflict';
+
+export interface IngestSettings {
+  certificatePath: string;
+  maxBodyBytes: number;
+  maxPemBytes: number;
+  renewalPolicy: RenewalPolicy;
+  cohortPolicies?: readonly CohortPolicy[];
+  /** Twin tag naming a device's cohort. */
+  cohortTag?: string;
+}
+
+export interface IngestDependencies {
+  ledger: CertificateLedger;
+  audit: AuditTrail;
+  deadLetters: DeadLetters;
+  inspector: CertificateInspector;
+  clock: Clock;
+  settings: IngestSettings;
+  /**
+   * Called after the batch with devices whose pending renewal should be requested right away
+   * (they just connected). A failure here never fails the batch: the sweep asks them anyway.
+   */
+  askNow?: (devices: DeviceKey[]) => Promise<void>;
+}
+
+export interface IngestSummary {
+  messages: number;
+  applied: number;
+  duplicate: number;
+  stale: number;
+  irrelevant: number;
+  ignored: number;
+  deadLettered: number;
+  auditWritten: number;
+}
+
+/** A decoder failure is the message's problem: it becomes a dead letter, never a failed batch. */
+function safely(decode: () => DecodeResult): DecodeResult {
+  try {
+    return decode();
+  } catch (error) {
+    return {
+      ok: false,
+      code: 'malformed-body',
+      reason: `could not be decoded (${(error as Error).name})`,
+    };
+  }
+}
+
+export function emptyIngestSummary(): IngestSummary {
+  return {
+    messages: 0,
+    applied: 0,
+    duplicate: 0,
+    stale: 0,
+    irrelevant: 0,
+    ignored: 0,
+    deadLettered: 0,
+    auditWritten: 0,
+  };
+}
+
+interface Item {
+  event: LedgerEvent;
+  messageIndex: number;
+}
+
+interface DeviceResult extends TouchedRecord {
+  askNow: boolean;
+}
+
+const DEVICE_CONCURRENCY = 16;
+
+/**
+ * Use case: apply a batch of routed IoT Hub events to the certificate ledger and the audit trail.
+ *
+ * 1. Decode every message; one that cannot be decoded is dead-lettered, the rest go on.
+ * 2. Per device, in arrival order: read the record, parse the PEMs of reports newer than it
+ *    (the x509 adapter), decide (pure `applyLedgerEvent`), write it
+ *    under its ETag; on a conflict, read and decide again. Audit entries travel inside the
+ *    record (an outbox), so a record and its audit entries are never out of step.
+ * 3. Append the audit entries, then clear them from the records.
+ *
+ * Transient storage faults propagate and fail the invocation, so the host redelivers the batch;
+ * everything already applied is then recognised as a duplicate.
+ */
+export class IngestIotHubEvents {
+  private readonly outbox: AuditOutbox;
+
+  constructor(private readonly deps: IngestDependencies) {
+    this.outbox = new AuditOutbox(deps.ledger, deps.audit);
+  }
+
+  async apply(messages: readonly RawIotHubMessage[]): Promise<IngestSummary> {
+    const now = isoUtc(this.deps.clock.now());
+    const summary = emptyIngestSummary();
+    summary.messages = messages.length;
+    const deadLettered = new Set<number>();
+    const deadLetter = async (index: number, rejection: Parameters<typeof deadLetterOf>[1]) => {
+      if (deadLettered.has(index)) return;
+      await this.deps.deadLetters.put(
+        deadLetterOf(messages[index] as RawIotHubMessage, rejection, now),
+      );
+      deadLettered.add(index);
+      summary.deadLettered += 1;
+    };
+
+    const groups = new Map<string, { key: DeviceKey; items: Item[] }>();
+    for (const [index, message] of messages.entries()) {
+      const decoded = safely(() => decodeIotHubMessage(message, this.deps.settings));
+      if (!decoded.ok) {
+        await deadLetter(index, decoded);
+        continue;
+      }
+      if (decoded.ignored) summary.ignored += 1;
+      for (const event of decoded.events) {
+        const key = { hub: event.hub, deviceId: event.deviceId };
+        const group = groups.get(deviceKeyString(key)) ?? { key, items: [] };
+        group.items.push({ event, messageIndex: index });
+        groups.set(deviceKeyString(key), group);
+      }
+    }
+
+    const results = await mapWithConcurrency(
+      [...groups.values()],
+      DEVICE_CONCURRENCY,
+      async (group) => {
+        try {
+          return await this.applyToDevice(group.key, group.items, now, summary, deadLetter);
+        } catch (error) {
+          // The platform's fault (storage down, or refusing us): fail the invocation, so the
+          // host retries and nothing is checkpointed away.
+          if (error instanceof TransientFault || error instanceof StorageRejected) throw error;
+          // The events' own problem (a record storage can never hold) or a bug: keep the
+          // device's events as dead letters, to replay once fixed, and go on.
+          const reason = `ledger update failed: ${(error as Error).message}`;
+          for (const item of group.items) {
+            await deadLetter(item.messageIndex, {
+              code: 'ledger-update-failed',
+              reason,
+              ...group.key,
+            });
+          }
+          return undefined;
+        }
+      },
+    );
+    const touched = results.filter((r): r is DeviceResult => r !== undefined);
+    summary.auditWritten = await this.outbox.flush(touched);
+    await this.askPendingRenewals(touched.filter((r) => r.askNow).map((r) => r.key));
+    return summary;
+  }
+
+  /** Devices that just connected with a renewal pending are asked now, not at the next sweep. */
+  private async askPendingRenewals(devices: DeviceKey[]): Promise<void> {
+    if (devices.length === 0 || !this.deps.askNow) return;
+    try {
+      await this.deps.askNow(devices);
+    } catch {
+      // The renewal stays pending in the ledger; the next sweep asks.
+    }
+  }
+
+  /**
+   * Parses the PEMs of the reports that can still change the record (newer than its reported
+   * `$version`); redeliveries and stale versions skip the crypto. Each event is parsed once,
+   * however often a write conflict makes us decide again.
+   */
+  private async inspectPems(items: Item[], record: DeviceRecord | undefined): Promise<void> {
+    for (const { event } of items) {
+      if (event.kind !== 'twin-report' || !event.certificate.present || event.pem) continue;
+      if (event.reportedVersion === undefined) continue;
+      const applied = record?.lifecycle === 'active' ? record.reportedVersion : undefined;
+      if (applied !== undefined && event.reportedVersion <= applied) continue;
+      const value = event.certificate.value;
+      if (value === null || typeof value !== 'object') continue;
+      const pem = (value as Record<string, unknown>)['pem'];
+      if (typeof pem !== 'string' || Buffer.byteLength(pem) > this.deps.settings.maxPemBytes)
+        continue;
+      event.pem = await this.deps.inspector.inspect(pem, new Date(event.occurredAt));
+    }
+  }
+
+  private async applyToDevice(
+    key: DeviceKey,
+    items: Item[],
+    now: string,
+    summary: IngestSummary,
+    deadLetter: (
+      index: number,
+      rejection: { code: string; reason: string; hub?: string; deviceId?: string },
+    ) => Promise<void>,
+  ): Promise<DeviceResult> {
+    const ctx: LedgerContext = {
+      now,
+      policy: this.deps.settings.renewalPolicy,
+      cohortPolicies: this.deps.settings.cohortPolicies ?? [],
+      maxPemBytes: this.deps.settings.maxPemBytes,
+    };
+    return retryOnWriteConflict(`ledger record ${deviceKeyString(key)}`, async () => {
+      const stored = await this.deps.ledger.read(key);
+      await this.inspectPems(items, stored?.value);
+      const inheritedAuditIds = new Set(stored?.value.pendingAudit.map((e) => e.id) ?? []);
+      let record = stored?.value;
+      let changed = false;
+      let askNow = false;
+      const outcomes: { item: Item; outcome: LedgerOutcome }[] = [];
+      for (const item of items) {
+        const outcome = applyLedgerEvent(record, item.event, ctx);
+        outcomes.push({ item, outcome });
+        if ((outcome.outcome === 'applied' || outcome.outcome === 'rejected') && outcome.record) {
+          record = outcome.record;
+          changed = true;
+        }
+        // The device's latest connection change decides: a connect asks, a later disconnect not.
+        if (outcome.outcome === 'applied' && item.event.kind === 'connection') {
+          askNow = outcome.askNow ?? false;
+        }
+      }
+      // Dead letters first: they are idempotent, and the record must not claim a version
+      // whose rejected event was never kept.
+      for (const { item, outcome } of outcomes) {
+        if (outcome.outcome === 'rejected') {
+          await deadLetter(item.messageIndex, {
+            code: 'invalid-certificate-report',
+            reason: outcome.problems.join('; '),
+            ...key,
+          });
+        }
+      }
+      let etag = stored?.etag;
+      // A WriteConflict (someone wrote first) makes the helper read and decide again.
+      if (changed && record) etag = await this.deps.ledger.write(record, stored);
+      for (const { outcome } of outcomes) {
+        if (outcome.outcome !== 'rejected') summary[outcome.outcome] += 1;
+      }
+      return {
+        key,
+        inheritedAuditIds,
+        askNow,
+        ...(record ? { record } : {}),
+        ...(etag ? { etag } : {}),
+      };
+    });
+  }
+}

@@ -1,0 +1,243 @@
+import { Clock, isoUtc } from '../../domain/Clock';
+import { DeviceKey } from '../../domain/DeviceKey';
+import { DeviceRecord } from '../../domain/DeviceRecord';
+import { NEEDS_REQUEST, PlannedStart, planRenewals } from '../../domain/renewal/CapacityPlanner';
+import { MethodOutcomeKind } from '../../domain/renewal/MethodOutcome';
+import { Incident, PacingPolicy, isPaused, usedThisMinute } from '../../domain/renewal/Pacing';
+import { HEALTHY } from '../../domain/renewal/RenewalState';
+import { RenewalTiming } from '../../domain/renewal/RenewalTiming';
+import { renewalOf, startCampaign } from '../../domain/renewal/renewalTransitions';
+import { AuditOutbox, TouchedRecord } from '../AuditOutbox';
+import { ActionEntry, AuditTrail, CertificateLedger, DeviceMethods, PacingStore } from '../ports';
+import { AskResult, wasAsked } from './AskResult';
+import { PacingBudget } from './PacingBudget';
+import { AskReason, RenewalRequests } from './RenewalRequests';
+import { applyDeadlinesAndExpiries, countDeadlinesAndExpiries } from './applyDeadlinesAndExpiries';
+import { updateRecord } from '../updateRecord';
+
+/** How the renewal engine runs: its rates, horizon and policies (from config's RenewalConfig). */
+export interface RenewalEngineSettings {
+  /** Direct-method calls per second to one hub (IoT Hub S1: about 40 per unit). */
+  methodCallsPerSecond: number;
+  /** How far ahead the planner looks for renewals to start early. */
+  horizonMs: number;
+  maxConcurrentCalls: number;
+  timing: RenewalTiming;
+  pacing: PacingPolicy;
+}
+
+export interface RenewalDependencies {
+  ledger: CertificateLedger;
+  audit: AuditTrail;
+  pacing: PacingStore;
+  /** Undefined when no IoT Hub is configured: then the sweep asks no device to renew. */
+  methods?: DeviceMethods;
+  clock: Clock;
+  /** Waits; a test or a simulation passes one that moves its clock instead. */
+  sleep: (ms: number) => Promise<void>;
+  settings: RenewalEngineSettings;
+}
+
+export interface SweepReport {
+  at: string;
+  dryRun: boolean;
+  /** Renewals pending within the planning horizon. */
+  pending: number;
+  /** What the plan asks in this minute (the dry run's answer). */
+  planned: PlannedStart[];
+  late: number;
+  atRisk: number;
+  requested: number;
+  outcomes: Partial<Record<MethodOutcomeKind, number>>;
+  skipped: number;
+  deadlinesPassed: number;
+  expired: number;
+  pausedUntil?: string;
+  requestsDisabled: boolean;
+  incidentsOpened: Incident[];
+  incidentsResolved: Incident[];
+  auditWritten: number;
+}
+
+/**
+ * Use case: renew certificates before it is too late, under Azure's quotas.
+ *
+ * The sweep (every minute, a singleton timer in Azure) gathers every device with something due
+ * within the planning horizon from the renewal index (cost grows with that set, not with the
+ * fleet), applies deadlines and expiries (./renewal/applyDeadlinesAndExpiries.ts), plans this
+ * minute's requests (shared/domain/renewal/CapacityPlanner.ts), reserves them from the
+ * per-minute budget (./renewal/PacingBudget.ts), and asks each device by direct method, paced
+ * per hub (./renewal/RenewalRequests.ts). Every step is a state change of the device's record
+ * with its audit entries (the outbox); fleet-wide trouble becomes one incident.
+ */
+export class RenewDevices {
+  private readonly outbox: AuditOutbox;
+  private readonly budget: PacingBudget;
+  private readonly requests: RenewalRequests;
+
+  constructor(private readonly deps: RenewalDependencies) {
+    this.outbox = new AuditOutbox(deps.ledger, deps.audit);
+    this.budget = new PacingBudget(deps.pacing, deps.audit, deps.clock, deps.settings.pacing);
+    this.requests = new RenewalRequests({
+      ledger: deps.ledger,
+      methods: deps.methods,
+      clock: deps.clock,
+      sleep: deps.sleep,
+      budget: this.budget,
+      timing: deps.settings.timing,
+      methodCallsPerSecond: deps.settings.methodCallsPerSecond,
+      maxConcurrentCalls: deps.settings.maxConcurrentCalls,
+    });
+  }
+
+  get requestsEnabled(): boolean {
+    return this.deps.methods !== undefined;
+  }
+
+  async sweep(options: { dryRun?: boolean } = {}): Promise<SweepReport> {
+    const now = isoUtc(this.deps.clock.now());
+    const dryRun = options.dryRun ?? false;
+    const { settings } = this.deps;
+    const pacing = await this.budget.read(now);
+
+    const { candidates, bookkeeping } = await this.gather(now);
+    const requestable = candidates.filter(
+      (c) => this.requestsEnabled && !isPaused(pacing, now, c.hub),
+    );
+    const plan = planRenewals({
+      now,
+      candidates: requestable,
+      renewalsPerMinute: settings.pacing.renewalsPerMinute,
+      usedThisMinute: usedThisMinute(pacing, now),
+    });
+    const report: SweepReport = {
+      at: now,
+      dryRun,
+      pending: candidates.length,
+      planned: plan.now,
+      late: plan.late,
+      atRisk: plan.atRisk,
+      requested: 0,
+      outcomes: {},
+      skipped: 0,
+      deadlinesPassed: 0,
+      expired: 0,
+      requestsDisabled: !this.requestsEnabled,
+      incidentsOpened: [],
+      incidentsResolved: [],
+      auditWritten: 0,
+    };
+    if (pacing.pausedUntil && now < pacing.pausedUntil) report.pausedUntil = pacing.pausedUntil;
+    if (dryRun) return { ...report, ...countDeadlinesAndExpiries(bookkeeping, now) };
+
+    const books = await applyDeadlinesAndExpiries(
+      this.deps.ledger,
+      bookkeeping,
+      now,
+      settings.timing,
+    );
+    const touched: TouchedRecord[] = [...books.touched];
+    report.deadlinesPassed = books.deadlinesPassed.length;
+    report.expired = books.expired;
+    // The wait for a certificate that never came counts as a failure in the fleet's window.
+    const afterBooks = await this.budget.recordNoShows(
+      books.deadlinesPassed.map((entry) => entry.hub),
+      now,
+    );
+    const { granted, state: live } = await this.budget.reserve(plan.now.length, now);
+    const results = await this.requests.requestAll(plan.now.slice(0, granted), live, touched);
+    const asked = results.filter(wasAsked);
+    report.requested = asked.length;
+    report.skipped = results.filter((r) => r.kind === 'skipped').length;
+    report.expired += results.filter((r) => r.kind === 'expired').length;
+    for (const r of asked) report.outcomes[r.kind] = (report.outcomes[r.kind] ?? 0) + 1;
+    const change = await this.budget.recordAnswers(results, granted, now);
+    report.incidentsOpened = [...afterBooks.opened, ...change.opened];
+    report.incidentsResolved = change.resolved;
+    if (change.state.pausedUntil && now < change.state.pausedUntil)
+      report.pausedUntil = change.state.pausedUntil;
+    report.auditWritten = await this.outbox.flush(touched);
+    report.auditWritten += await this.budget.auditIncidents(
+      report.incidentsOpened,
+      report.incidentsResolved,
+      now,
+    );
+    return report;
+  }
+
+  /**
+   * Asks these devices now, out of the sweep's rhythm (they just connected with a renewal
+   * pending, or a person asked), within what is left of this minute's budget. What finds no
+   * budget stays due and is first in line at the next sweep.
+   */
+  async askNow(devices: readonly DeviceKey[], reason: AskReason): Promise<AskResult[]> {
+    if (!this.requestsEnabled || devices.length === 0) return [];
+    const now = isoUtc(this.deps.clock.now());
+    const pacing = await this.budget.read(now);
+    const allowed = devices.filter((d) => !isPaused(pacing, now, d.hub));
+    const { granted, state: live } = await this.budget.reserve(allowed.length, now);
+    const touched: TouchedRecord[] = [];
+    const planned = allowed.slice(0, granted).map((d) => ({ ...d, startAt: now, reason }));
+    const results = await this.requests.requestAll(planned, live, touched);
+    const change = await this.budget.recordAnswers(results, granted, now);
+    await this.outbox.flush(touched);
+    await this.budget.auditIncidents(change.opened, change.resolved, now);
+    return results;
+  }
+
+  /**
+   * `POST /api/devices/{id}/renew`: a person asks for a renewal now. The campaign (or the
+   * running one) records who asked and why; the request is made at once when the minute's
+   * budget allows, else at the next sweep.
+   */
+  async renewOnRequest(
+    key: DeviceKey,
+    requestedBy: { who: string; why: string },
+  ): Promise<
+    | { status: 'requested' | 'queued'; outcome?: MethodOutcomeKind; record: DeviceRecord }
+    | { status: 'not-found' | 'no-certificate' | 'expired' }
+  > {
+    const now = isoUtc(this.deps.clock.now());
+    type Start = 'started' | 'not-found' | 'no-certificate' | 'expired';
+    const started = await updateRecord<Start>(this.deps.ledger, key, (record) => {
+      if (!record || record.lifecycle !== 'active') return { verdict: 'not-found' };
+      if (!record.current) return { verdict: 'no-certificate' };
+      // An expired certificate cannot connect: no direct method reaches the device, which must
+      // re-provision through DPS with its onboarding credential.
+      if (record.current.validUntil <= now) return { verdict: 'expired' };
+      // A person asking is what a campaign certfleet gave up on (`failed`) waits for: it starts
+      // afresh. Kept as it was, it would never be asked, and the answer would say "queued".
+      const given =
+        renewalOf(record).status === 'failed' ? { ...record, renewal: HEALTHY } : record;
+      return { next: startCampaign(given, now, 'manual', requestedBy), verdict: 'started' };
+    });
+    if (started.verdict !== 'started') return { status: started.verdict };
+    await this.outbox.flush([started.touched]);
+    const [result] = await this.askNow([key], 'manual');
+    const record = (await this.deps.ledger.read(key))?.value ?? started.touched.record!;
+    if (!result || result.kind === 'skipped') return { status: 'queued', record };
+    return {
+      status: 'requested',
+      outcome: result.kind === 'expired' ? undefined : result.kind,
+      record,
+    } as const;
+  }
+
+  /**
+   * Reads the renewal index up to the planning horizon: `candidates` wait for a request (and
+   * their certificate is still valid); `bookkeeping` are due now for a change that needs none.
+   */
+  private async gather(
+    now: string,
+  ): Promise<{ candidates: ActionEntry[]; bookkeeping: ActionEntry[] }> {
+    const horizon = new Date(Date.parse(now) + this.deps.settings.horizonMs).toISOString();
+    const candidates: ActionEntry[] = [];
+    const bookkeeping: ActionEntry[] = [];
+    for await (const entry of this.deps.ledger.actionsDueBefore(horizon)) {
+      const needsRequest = NEEDS_REQUEST.includes(entry.status) && entry.validUntil > now;
+      if (needsRequest) candidates.push(entry);
+      else if (entry.actionAt <= now) bookkeeping.push(entry);
+    }
+    return { candidates, bookkeeping };
+  }
+}

@@ -1,0 +1,192 @@
+import { Clock, MINUTE_MS, isoUtc } from '../../domain/Clock';
+import { DeviceKey } from '../../domain/DeviceKey';
+import { DeviceRecord } from '../../domain/DeviceRecord';
+import { NEEDS_REQUEST } from '../../domain/renewal/CapacityPlanner';
+import { MethodOutcome } from '../../domain/renewal/MethodOutcome';
+import { PacingState, isPaused } from '../../domain/renewal/Pacing';
+import { RenewalTiming } from '../../domain/renewal/RenewalTiming';
+import {
+  attemptAnswered,
+  certificateExpired,
+  nextRequest,
+  renewalOf,
+  startCampaign,
+} from '../../domain/renewal/renewalTransitions';
+import { TouchedRecord } from '../AuditOutbox';
+import { mapWithConcurrency } from '../concurrency';
+import { CertificateLedger, DeviceMethods } from '../ports';
+import { RecordDecision, updateRecord } from '../updateRecord';
+import { AskResult, wasAsked } from './AskResult';
+import { PacingBudget } from './PacingBudget';
+
+/**
+ * Why certfleet asks a device to renew now: it is `due`; the plan starts it early for
+ * `capacity`; a campaign's `retry`; a person asked (`manual`); or the device just connected with
+ * a renewal pending (`device-connected`). The direct method's request carries it to the device.
+ */
+export type AskReason = 'due' | 'capacity' | 'retry' | 'manual' | 'device-connected';
+
+/** A device to ask, no earlier than `startAt`, within the budget of that minute. */
+export type PlannedAsk = DeviceKey & { startAt: string; reason: AskReason };
+
+export interface RenewalRequestsDependencies {
+  ledger: CertificateLedger;
+  /** Undefined when no IoT Hub is configured: every ask is answered with an error. */
+  methods?: DeviceMethods;
+  clock: Clock;
+  sleep: (ms: number) => Promise<void>;
+  /** Counts each answer into the sweep's own view of the pacing. */
+  budget: PacingBudget;
+  timing: RenewalTiming;
+  /** Direct-method calls per second to one hub. */
+  methodCallsPerSecond: number;
+  maxConcurrentCalls: number;
+}
+
+/**
+ * The request path: asks devices to renew by direct method, each hub's calls spaced to its rate
+ * and no call made past the minute its budget was granted for. For each device it starts (or
+ * continues) the campaign, asks, and records the answer in the device's record.
+ */
+export class RenewalRequests {
+  constructor(private readonly deps: RenewalRequestsDependencies) {}
+
+  /**
+   * Asks the planned devices, with bounded concurrency, each hub's calls spaced, each at its
+   * start. Results come in order of start; `touched` collects the records changed, for the
+   * audit outbox.
+   */
+  async requestAll(
+    planned: readonly PlannedAsk[],
+    pacing: PacingState,
+    touched: TouchedRecord[],
+  ): Promise<AskResult[]> {
+    // The sweep's own view of the fleet, updated with every answer: a hub that throttles, or
+    // a fleet-wide pause, stops the rest of this sweep's calls too, not just the next sweep's.
+    let live = pacing;
+    return mapWithConcurrency(
+      this.schedule(planned),
+      this.deps.maxConcurrentCalls,
+      async ({ ask, at }) => {
+        // The budget was granted for the minute of the start: a call spaced (or delayed) past
+        // its end is not made now but stays due, first in line at the next sweep, so no
+        // calendar minute takes more calls than the rate.
+        const minuteEnd = (Math.floor(Date.parse(ask.startAt) / MINUTE_MS) + 1) * MINUTE_MS;
+        if (at >= minuteEnd) return { kind: 'skipped', hub: ask.hub, at: ask.startAt };
+        const wait = at - this.deps.clock.now().getTime();
+        if (wait > 0) await this.deps.sleep(wait);
+        const callAt = isoUtc(this.deps.clock.now());
+        if (Date.parse(callAt) >= minuteEnd || isPaused(live, callAt, ask.hub))
+          return { kind: 'skipped', hub: ask.hub, at: callAt };
+        const result = await this.requestOne(ask, touched);
+        if (wasAsked(result)) {
+          live = this.deps.budget.countOutcome(
+            live,
+            result.at,
+            result.kind,
+            result.hub,
+            result.detail,
+          ).state;
+        }
+        return result;
+      },
+    );
+  }
+
+  /**
+   * Gives each ask its time slot: one hub's calls `1 / methodCallsPerSecond` apart, none before
+   * its start. Slots are handed out in order of start, before any call starts, so pacing does
+   * not depend on how long each call takes. (Handed out in plan order, earliest expiry first, a
+   * device starting late in the minute would push every later-planned call of its hub behind
+   * it.)
+   */
+  private schedule(planned: readonly PlannedAsk[]): { ask: PlannedAsk; at: number }[] {
+    const spacing = 1000 / Math.max(0.001, this.deps.methodCallsPerSecond);
+    const nextSlot = new Map<string, number>();
+    return [...planned]
+      .sort((a, b) => Date.parse(a.startAt) - Date.parse(b.startAt))
+      .map((ask) => {
+        const at = Math.max(Date.parse(ask.startAt), nextSlot.get(ask.hub) ?? 0);
+        nextSlot.set(ask.hub, at + spacing);
+        return { ask, at };
+      });
+  }
+
+  /** One device: start or continue its campaign, ask it, record the answer. */
+  private async requestOne(ask: PlannedAsk, touched: TouchedRecord[]): Promise<AskResult> {
+    const { timing } = this.deps;
+    const { reason } = ask;
+    const key: DeviceKey = ask;
+    const now = isoUtc(this.deps.clock.now());
+    const started = await updateRecord(this.deps.ledger, key, (record) =>
+      campaignToAsk(record, now, reason),
+    );
+    if (started.changed || started.touched.record?.pendingAudit.length)
+      touched.push(started.touched);
+    if (started.verdict === 'skip') return { kind: 'skipped', hub: key.hub, at: now };
+    if (started.verdict === 'expired') return { kind: 'expired', hub: key.hub, at: now };
+    const record = started.touched.record;
+    if (!record) return { kind: 'skipped', hub: key.hub, at: now };
+
+    const request = nextRequest(record, now, timing);
+    const outcome: MethodOutcome = this.deps.methods
+      ? await this.deps.methods.requestRenewal(key, {
+          ...request,
+          // Say why now: a person asked, or the device just connected; else due or retry.
+          reason:
+            reason === 'manual' || reason === 'device-connected'
+              ? reason
+              : request.reason === 'retry'
+                ? 'retry'
+                : reason,
+        })
+      : { kind: 'error', reason: 'no IoT Hub configured', transient: false };
+    const answeredAt = isoUtc(this.deps.clock.now());
+    const answered = await updateRecord(this.deps.ledger, key, (current) => {
+      if (!current || current.lifecycle !== 'active') return { verdict: 'gone' };
+      const renewal = renewalOf(current);
+      // Recorded already (a retried invocation), or the campaign ended meanwhile (the new
+      // certificate arrived while we were asking): nothing to add.
+      if (renewal.lastAttempt?.requestId === request.requestId)
+        return { verdict: 'already-recorded' };
+      if (renewal.campaignId !== renewalOf(record).campaignId) return { verdict: 'campaign-over' };
+      return {
+        next: attemptAnswered(current, request, outcome, answeredAt, timing),
+        verdict: 'recorded',
+      };
+    });
+    touched.push(answered.touched);
+    return {
+      kind: outcome.kind,
+      hub: key.hub,
+      at: answeredAt,
+      ...(outcome.kind === 'error' ? { detail: outcome.reason } : {}),
+    };
+  }
+}
+
+/**
+ * Whether a device is still to be asked, and its record ready for it: `ask` (a healthy device's
+ * campaign starts now; a running campaign's next attempt is now), `skip` (gone, no certificate,
+ * or no longer waiting for a request), or `expired` (moved to expired: no direct method reaches
+ * it).
+ */
+function campaignToAsk(
+  record: DeviceRecord | undefined,
+  now: string,
+  reason: AskReason,
+): RecordDecision<'ask' | 'skip' | 'expired'> {
+  if (!record || record.lifecycle !== 'active' || !record.current) return { verdict: 'skip' };
+  if (record.current.validUntil <= now) {
+    const next = certificateExpired(record, now);
+    return next === record ? { verdict: 'expired' } : { next, verdict: 'expired' };
+  }
+  const renewal = renewalOf(record);
+  // Already asked (a connection event got there first), or given up.
+  if (!NEEDS_REQUEST.includes(renewal.status)) return { verdict: 'skip' };
+  if (renewal.status === 'healthy') {
+    const trigger = reason === 'capacity' ? 'capacity' : reason === 'manual' ? 'manual' : 'due';
+    return { next: startCampaign(record, now, trigger), verdict: 'ask' };
+  }
+  return { verdict: 'ask' }; // a campaign is running: its next attempt is now
+}

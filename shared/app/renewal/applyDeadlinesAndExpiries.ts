@@ -1,0 +1,87 @@
+import { DeviceRecord } from '../../domain/DeviceRecord';
+import { RenewalTiming } from '../../domain/renewal/RenewalTiming';
+import { nextActionAt } from '../../domain/renewal/nextActionAt';
+import {
+  certificateExpired,
+  deadlinePassed,
+  renewalOf,
+} from '../../domain/renewal/renewalTransitions';
+import { TouchedRecord } from '../AuditOutbox';
+import { ActionEntry, CertificateLedger } from '../ports';
+import { RecordDecision, updateRecord } from '../updateRecord';
+
+/**
+ * What the bookkeeping did to one record: `deadline-passed`, a requested renewal's deadline
+ * passed with no new certificate (a no-show); `expired`, its certificate expired;
+ * `index-repaired`, its renewal index entry was out of date and rewriting the record put it
+ * right; `none`, nothing was due.
+ */
+export type BookkeepingChange = 'deadline-passed' | 'expired' | 'index-repaired' | 'none';
+
+export interface Bookkeeping {
+  /** The records changed, in order, for the audit outbox. */
+  touched: TouchedRecord[];
+  /** The entries whose renewal deadline passed (their hubs count the no-shows). */
+  deadlinesPassed: ActionEntry[];
+  expired: number;
+}
+
+/**
+ * The sweep's bookkeeping: the changes of state that need no request. Each due entry that is not
+ * waiting for a request is read and, when its certificate expired or its renewal's deadline
+ * passed, moved on; one at a time, in the order of the index.
+ */
+export async function applyDeadlinesAndExpiries(
+  ledger: CertificateLedger,
+  entries: readonly ActionEntry[],
+  now: string,
+  timing: RenewalTiming,
+): Promise<Bookkeeping> {
+  const bookkeeping: Bookkeeping = { touched: [], deadlinesPassed: [], expired: 0 };
+  for (const entry of entries) {
+    const { verdict, touched, changed } = await updateRecord(ledger, entry, (record) =>
+      deadlineOrExpiry(record, entry, now, timing),
+    );
+    if (changed) bookkeeping.touched.push(touched);
+    if (verdict === 'deadline-passed') bookkeeping.deadlinesPassed.push(entry);
+    if (verdict === 'expired') bookkeeping.expired += 1;
+  }
+  return bookkeeping;
+}
+
+/**
+ * What `applyDeadlinesAndExpiries` would find, told from the index entries alone (a dry run
+ * reads no record).
+ */
+export function countDeadlinesAndExpiries(
+  entries: readonly ActionEntry[],
+  now: string,
+): { deadlinesPassed: number; expired: number } {
+  return {
+    deadlinesPassed: entries.filter((e) => e.status === 'requested' && e.validUntil > now).length,
+    expired: entries.filter((e) => e.validUntil <= now).length,
+  };
+}
+
+function deadlineOrExpiry(
+  record: DeviceRecord | undefined,
+  entry: ActionEntry,
+  now: string,
+  timing: RenewalTiming,
+): RecordDecision<BookkeepingChange> {
+  if (!record) return { verdict: 'none' };
+  if (record.current && record.current.validUntil <= now) {
+    const next = certificateExpired(record, now);
+    return next !== record ? { next, verdict: 'expired' } : { verdict: 'none' };
+  }
+  const renewal = renewalOf(record);
+  if (renewal.status === 'requested' && renewal.deadline && renewal.deadline <= now) {
+    return { next: deadlinePassed(record, now, timing), verdict: 'deadline-passed' };
+  }
+  if (nextActionAt(record) !== entry.actionAt) {
+    // The index entry is out of date (a crash between index and record): rewriting the
+    // record puts the index right.
+    return { next: record, verdict: 'index-repaired' };
+  }
+  return { verdict: 'none' };
+}

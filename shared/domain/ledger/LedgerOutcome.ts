@@ -1,0 +1,11 @@
+// What applying one ledger event decided: save the changed record, dead-letter the event, or
+// change nothing (and why).
+import { DeviceRecord } from '../DeviceRecord';
+
+export type LedgerOutcome =
+  /** The record changed; save `record`. `askNow`: a pending renewal should be requested now. */
+  | { outcome: 'applied'; record: DeviceRecord; askNow?: boolean }
+  /** The event could not be used: dead-letter it. `record` carries a finding when the device is known. */
+  | { outcome: 'rejected'; record?: DeviceRecord; problems: string[] }
+  /** Nothing to change: a redelivery, an older event, or one that does not concern certificates. */
+  | { outcome: 'duplicate' | 'stale' | 'irrelevant'; reason: string };

@@ -1,0 +1,211 @@
+import { mapWithConcurrency } from '../../shared/app/concurrency';
+import { loadSettings } from '../../shared/config/settings';
+import { ManualClock } from '../../shared/domain/Clock';
+import { DeviceRecord, newDeviceRecord } from '../../shared/domain/DeviceRecord';
+import { DEFAULT_RENEWAL_POLICY, renewalDueAt } from '../../shared/domain/RenewalPolicy';
+import { twinUpdated } from '../../shared/local/iotHubMessages';
+import { Services, buildServices, useServices } from '../../shared/services';
+import { certfleet } from '../support/runCli';
+import { StandInFleet } from '../support/standInFleet';
+import { testEnvironment } from '../support/testStorage';
+
+/**
+ * `certfleet sweep` and `certfleet forecast`, in-process, against Azurite, with renewal
+ * requests going to a stand-in IoT Hub (CERTFLEET_IOTHUB_ENDPOINT).
+ */
+const HUB = 'contoso-hub';
+const REPORTED_AT = '2026-11-01T00:05:00.000Z';
+const FROM = '2026-11-01T00:00:00.000Z';
+const UNTIL = '2026-12-01T00:00:00.000Z';
+const HOUR = 3_600_000;
+const plus = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
+
+let fleet: StandInFleet;
+let seeded: Services;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  fleet = await new StandInFleet(new ManualClock(REPORTED_AT)).start();
+});
+afterAll(() => fleet.stop());
+
+/** The CLI's settings (process.env) and services of the test's own on the same storage. */
+function givenSettings(extra: Record<string, string> = {}): void {
+  useServices(undefined);
+  fleet.calls.length = 0;
+  const env = testEnvironment({ CERTFLEET_IOTHUB_ENDPOINT: fleet.url, ...extra });
+  Object.assign(process.env, env);
+  seeded = buildServices(loadSettings(env), new ManualClock(REPORTED_AT));
+}
+
+afterEach(() => {
+  useServices(undefined);
+  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+  Object.assign(process.env, saved);
+});
+
+/** A 30-day certificate from 1 November (due 26 November 12:00 at 85%), shifted by `shiftMs`. */
+function reportOf(deviceId: string, shiftMs = 0) {
+  return twinUpdated({ hub: HUB, deviceId, at: REPORTED_AT }, 2, {
+    certificate: { validFrom: plus(FROM, shiftMs), validUntil: plus(UNTIL, shiftMs) },
+  });
+}
+
+/** Every record with its ETag (a rewrite changes it) and the renewal index. */
+async function ledgerAsStored(): Promise<unknown[]> {
+  const records: unknown[] = [];
+  for await (const record of seeded.ledger.list()) records.push(await seeded.ledger.read(record));
+  const index: unknown[] = [];
+  for await (const entry of seeded.ledger.actionsDueBefore('2027-01-01T00:00:00.000Z'))
+    index.push(entry);
+  return [records, index];
+}
+
+describe('certfleet sweep', () => {
+  it('with --dry-run prints the devices it would ask at --now and changes nothing', async () => {
+    givenSettings();
+    await seeded.ingest.apply([
+      reportOf('meter-0001'),
+      reportOf('meter-0002', -HOUR), // due an hour earlier
+      reportOf('meter-0003', 24 * HOUR), // due the next day, beyond the planning horizon
+    ]);
+    const before = await ledgerAsStored();
+
+    const run = await certfleet('sweep', '--dry-run', '--now', '2026-11-26T12:00:00Z');
+
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toBe(
+      'renewal sweep at 2026-11-26T12:00:00.000Z: 2 pending in the horizon, 0 requested, 0 deadlines passed, 0 expired',
+    );
+    expect(lines.slice(1).sort()).toEqual([
+      expect.stringMatching(
+        /^ {2}would ask contoso-hub\/meter-0001 at 2026-11-26T12:00:\d\d\.\d{3}Z \(due; expires 2026-12-01T00:00:00\.000Z\)$/,
+      ),
+      expect.stringMatching(
+        /^ {2}would ask contoso-hub\/meter-0002 at 2026-11-26T12:00:\d\d\.\d{3}Z \(due; expires 2026-11-30T23:00:00\.000Z\)$/,
+      ),
+    ]);
+    expect(fleet.calls).toEqual([]);
+    expect(await ledgerAsStored()).toEqual(before);
+    const audit: unknown[] = [];
+    for await (const entry of seeded.audit.readDate('2026-11-26')) audit.push(entry);
+    expect(audit).toEqual([]);
+  });
+
+  it('with --dry-run before anything is due names nobody', async () => {
+    givenSettings();
+    await seeded.ingest.apply([reportOf('meter-0001')]);
+
+    const run = await certfleet('sweep', '--dry-run', '--now', '2026-11-26T11:59:00+00:00');
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      'renewal sweep at 2026-11-26T11:59:00.000Z: 1 pending in the horizon, 0 requested, 0 deadlines passed, 0 expired\n',
+    );
+    expect(fleet.calls).toEqual([]);
+  });
+
+  it.each([
+    ['without a zone', '2026-11-26T12:00:00'],
+    ['without a time', '2026-11-26'],
+    ['for a day the month does not have', '2026-02-30T12:00:00Z'],
+    ['for something else', 'now'],
+  ])('exits 2 for a --now %s, touching nothing', async (_, now) => {
+    givenSettings();
+    const run = await certfleet('sweep', '--dry-run', '--now', now);
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`certfleet: --now must be an ISO 8601 time with a zone, got ${now}\n`);
+  });
+});
+
+describe('certfleet forecast', () => {
+  /** As ingest leaves a device that reported a 30-day certificate (the forecast reads the index). */
+  function recordOf(deviceId: string, shiftMs = 0): DeviceRecord {
+    const validity = { validFrom: plus(FROM, shiftMs), validUntil: plus(UNTIL, shiftMs) };
+    return {
+      ...newDeviceRecord(HUB, deviceId, REPORTED_AT),
+      reportedVersion: 2,
+      lastSeenAt: REPORTED_AT,
+      reported: validity,
+      current: { source: 'reported', ...validity, firstSeenAt: REPORTED_AT, reportedVersion: 2 },
+      renewalDueAt: renewalDueAt(validity, DEFAULT_RENEWAL_POLICY),
+    };
+  }
+
+  /** The forecast starts from the system clock: fix it (Date only; timers stay real). */
+  function systemTimeIs(iso: string): void {
+    jest.useFakeTimers({
+      now: new Date(iso),
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'requestAnimationFrame',
+        'cancelAnimationFrame',
+        'requestIdleCallback',
+        'cancelIdleCallback',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+    });
+  }
+
+  afterEach(() => jest.useRealTimers());
+
+  it('names the day a cohort falls due beyond what the rate can renew in a day', async () => {
+    // One renewal a minute is 1,440 a day: a cohort of 1,441 due on 26 November is over it.
+    givenSettings({ CERTFLEET_RENEWALS_PER_MINUTE: '1' });
+    const cohort = Array.from({ length: 1441 }, (_, i) => recordOf(`cohort-${i}`));
+    const stragglers = [recordOf('late-1', 2 * 24 * HOUR), recordOf('late-2', 2 * 24 * HOUR)];
+    await mapWithConcurrency([...cohort, ...stragglers], 64, (r) =>
+      seeded.ledger.write(r, undefined),
+    );
+    systemTimeIs('2026-11-23T08:00:00.000Z');
+
+    const run = await certfleet('forecast', '--days', '10');
+
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toHaveLength(12);
+    expect(lines[0]).toBe('date        renewals due  expiring  capacity');
+    expect(lines.find((l) => l.startsWith('2026-11-26'))).toBe(
+      '2026-11-26          1441         0      1440  OVER CAPACITY',
+    );
+    expect(lines.find((l) => l.startsWith('2026-11-28'))).toBe(
+      '2026-11-28             2         0      1440',
+    );
+    expect(lines.find((l) => l.startsWith('2026-12-01'))).toBe(
+      '2026-12-01             0      1441      1440',
+    );
+    expect(lines[11]).toBe('over capacity: 2026-11-26');
+  });
+
+  it('says no day is over capacity when the rate keeps up', async () => {
+    givenSettings();
+    await seeded.ingest.apply([reportOf('meter-0001')]);
+    systemTimeIs('2026-11-23T08:00:00.000Z');
+
+    const run = await certfleet('forecast', '--days', '5');
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('2026-11-26             1         0    576000\n');
+    expect(run.stdout.trim().split('\n').pop()).toBe('no day over capacity');
+  });
+
+  it.each([['0'], ['367'], ['1.5'], ['many']])('exits 2 for --days %s', async (days) => {
+    givenSettings();
+    const run = await certfleet('forecast', '--days', days);
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe('certfleet: --days must be a whole number from 1 to 366\n');
+  });
+});
