@@ -8,7 +8,10 @@ import {
 import { z } from 'zod';
 import { lookUpDevice } from '../shared/app/lookUpDevice';
 import { publicRecord } from '../shared/app/publicRecord';
+import { deviceIdProblem, hubNameProblem, normalizeHubName } from '../shared/domain/DeviceKey';
 import { DeviceRecord } from '../shared/domain/DeviceRecord';
+import { plainTextProblem } from '../shared/domain/plainText';
+import { describeRequester, requesterOf } from '../shared/domain/renewal/Requester';
 import { services } from '../shared/services';
 
 /**
@@ -16,16 +19,27 @@ import { services } from '../shared/services';
  * - `GET  /api/devices/{deviceId}[?hub=H]`: the device's ledger record;
  * - `POST /api/devices/{deviceId}/renew[?hub=H]` with `{"reason": "...", "requestedBy"?: "..."}`:
  *   ask the device to renew now; audited with who asked and why.
+ * What no request can mean is answered before the ledger is read: an id no device can have 400,
+ * a body over the limit 413, text that would forge log or audit lines 400.
  */
 type Found = { record: DeviceRecord } | { response: HttpResponseInit };
 
+/**
+ * The body of a manual renewal is a reason and a name: 16 KiB is ample. The Functions host
+ * passes bodies up to 100 MB to the handler, so the handler sets its own limit.
+ */
+export const MAX_RENEW_BODY_BYTES = 16 * 1024;
+/** The header App Service authentication sets (AZURE-FACTS.md). */
+const PRINCIPAL_NAME = 'x-ms-client-principal-name';
+
 async function findDevice(request: HttpRequest): Promise<Found> {
   const deviceId = request.params['deviceId'] ?? '';
-  const lookup = await lookUpDevice(
-    services().ledger,
-    deviceId,
-    request.query.get('hub') ?? undefined,
-  );
+  const hub = request.query.get('hub') || undefined;
+  // No device can have such an id (the host passes a malformed % escape through as it is, or
+  // as U+FFFD): the caller's mistake, not a storage error.
+  const refused = deviceIdProblem(deviceId) ?? (hub && hubNameProblem(normalizeHubName(hub)));
+  if (refused) return { response: problem(400, refused) };
+  const lookup = await lookUpDevice(services().ledger, deviceId, hub);
   if ('found' in lookup) return { record: lookup.found };
   if ('missing' in lookup)
     return { response: problem(404, `device ${deviceId} is not in the ledger`) };
@@ -46,6 +60,15 @@ export async function getDevice(
   return { status: 200, jsonBody: publicRecord(found.record) };
 }
 
+/** Who asked and why go into log lines and the audit trail as they are: plain text only. */
+function plainText(field: string) {
+  return (text: string, context: z.RefinementCtx) => {
+    const wrong = plainTextProblem(text);
+    if (wrong)
+      context.addIssue({ code: 'custom', message: `${field} must be plain text: it ${wrong}` });
+  };
+}
+
 /** The body of a manual renewal; each field's message is the answer's error. */
 const RenewRequestBody = z.object(
   {
@@ -53,10 +76,12 @@ const RenewRequestBody = z.object(
       .string('"reason" is required: a string of at most 500 characters')
       .trim()
       .min(1, '"reason" is required: a string of at most 500 characters')
-      .max(500, '"reason" is required: a string of at most 500 characters'),
+      .max(500, '"reason" is required: a string of at most 500 characters')
+      .superRefine(plainText('"reason"')),
     requestedBy: z
       .string('"requestedBy" must be a string of at most 200 characters')
       .max(200, '"requestedBy" must be a string of at most 200 characters')
+      .superRefine(plainText('"requestedBy"'))
       .optional(),
   },
   '"reason" is required: a string of at most 500 characters',
@@ -66,19 +91,25 @@ export async function renewDevice(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  let body: unknown;
-  try {
-    body = await request.json();
-  } catch {
-    return problem(400, 'the body must be JSON: {"reason": "why the renewal is needed"}');
-  }
-  const parsed = RenewRequestBody.safeParse(body ?? {});
+  const body = await readJsonBody(request, MAX_RENEW_BODY_BYTES);
+  if ('response' in body) return body.response;
+  const parsed = RenewRequestBody.safeParse(body.json ?? {});
   if (!parsed.success) return problem(400, parsed.error.issues[0]?.message ?? 'invalid body');
   const { reason, requestedBy } = parsed.data;
-  // App Service authentication names the caller; else what the caller says, else the key holder.
-  const who =
-    request.headers.get('x-ms-client-principal-name') ??
-    (requestedBy?.trim() ? requestedBy.trim() : 'function key holder');
+  const principalName = request.headers.get(PRINCIPAL_NAME) ?? undefined;
+  if (principalName !== undefined) {
+    const wrong =
+      principalName.length > 200 ? 'is over 200 characters' : plainTextProblem(principalName);
+    if (wrong) return problem(400, `${PRINCIPAL_NAME} must be plain text: it ${wrong}`);
+  }
+  // Only App Service authentication vouches for a name; any other is the caller's claim.
+  const who = describeRequester(
+    requesterOf({
+      easyAuthTrusted: services().settings.trustEasyAuth === true,
+      principalName,
+      statedName: requestedBy,
+    }),
+  );
   const found = await findDevice(request);
   if ('response' in found) return found.response;
   const key = { hub: found.record.hub, deviceId: found.record.deviceId };
@@ -103,6 +134,43 @@ export async function renewDevice(
       renewal: result.record.renewal ?? null,
     },
   };
+}
+
+/**
+ * The body as JSON, read up to `limit` bytes: 413 beyond (declared or not: a Content-Length is
+ * only what the caller says), 400 for bytes that are not UTF-8 or text that is not JSON.
+ */
+async function readJsonBody(
+  request: HttpRequest,
+  limit: number,
+): Promise<{ json: unknown } | { response: HttpResponseInit }> {
+  const tooLarge = { response: problem(413, `the body must be at most ${limit} bytes`) };
+  const notJson = {
+    response: problem(400, 'the body must be JSON: {"reason": "why the renewal is needed"}'),
+  };
+  if (Number(request.headers.get('content-length')) > limit) return tooLarge;
+  const chunks: Uint8Array[] = [];
+  if (request.body) {
+    const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel();
+        return tooLarge;
+      }
+      chunks.push(value);
+    }
+  }
+  try {
+    // fatal: bytes that are not UTF-8 are refused, not recorded as U+FFFD.
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    return { json: JSON.parse(text) as unknown };
+  } catch {
+    return notJson;
+  }
 }
 
 function problem(status: number, detail: string): HttpResponseInit {

@@ -42,6 +42,12 @@ export interface ServiceOverrides {
   twins?: TwinSource;
   /** IoT Hub settings, when not read from the same environment as `settings`. */
   iotHub?: IotHubSettings;
+  /**
+   * The clock IoT Hub tokens are signed and cached by (default: `clock`). A real hub judges a
+   * token's expiry by real time, so a run on virtual time that calls a real hub (`certfleet
+   * sweep --now`) passes the system clock here.
+   */
+  tokenClock?: Clock;
 }
 
 export function buildServices(
@@ -57,7 +63,8 @@ export function buildServices(
   const inspector = trustBundleInspector(settings.trustBundlePem);
   const iotHub = o.iotHub ?? settings.iotHub;
   // One access for both IoT Hub adapters: one credential, one cached token per hub.
-  const access = iotHub ? IotHubAccess.fromSettings(iotHub, () => clock.now()) : undefined;
+  const tokenClock = o.tokenClock ?? clock;
+  const access = iotHub ? IotHubAccess.fromSettings(iotHub, () => tokenClock.now()) : undefined;
   const methods =
     o.methods ??
     (iotHub && access ? new IotHubDeviceMethods({ settings: iotHub, access }) : undefined);
@@ -92,6 +99,9 @@ export function buildServices(
       renewalPolicy: settings.renewalPolicy,
       cohortPolicies: settings.renewal.cohortPolicies,
       cohortTag: settings.renewal.cohortTag,
+      ...(settings.commonNameMismatchSeverity
+        ? { commonNameMismatchSeverity: settings.commonNameMismatchSeverity }
+        : {}),
     },
     askNow: async (devices) => {
       await renewals.askNow(devices, 'device-connected');

@@ -29,7 +29,11 @@ export class AuditOutbox {
     private readonly audit: AuditTrail,
   ) {}
 
-  /** Appends the pending entries of the touched records, then clears them. Returns how many. */
+  /**
+   * Appends the pending entries of the touched records, then clears them. Returns how many
+   * records this call appended: under concurrency another instance may have appended some of
+   * the same entries first (it read them pending too), and those are its to count, not ours.
+   */
   async flush(touched: readonly TouchedRecord[]): Promise<number> {
     const fresh: AuditEntry[] = [];
     const inherited: AuditEntry[] = [];
@@ -39,10 +43,13 @@ export class AuditOutbox {
       }
     }
     if (fresh.length === 0 && inherited.length === 0) return 0;
-    if (inherited.length > 0) await this.audit.append(inherited, { mayAlreadyBeWritten: true });
-    if (fresh.length > 0) await this.audit.append(fresh, { mayAlreadyBeWritten: false });
+    let appended = 0;
+    if (inherited.length > 0)
+      appended += await this.audit.append(inherited, { mayAlreadyBeWritten: true });
+    if (fresh.length > 0)
+      appended += await this.audit.append(fresh, { mayAlreadyBeWritten: false });
     await mapWithConcurrency(touched, CONCURRENCY, (t) => this.clear(t));
-    return fresh.length + inherited.length;
+    return appended;
   }
 
   private async clear(t: TouchedRecord): Promise<void> {

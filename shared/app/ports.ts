@@ -1,5 +1,5 @@
 import { AuditEntry } from '../domain/AuditEntry';
-import { ChainVerification } from '../domain/AuditChain';
+import { BadAuditLine, ChainVerification } from '../domain/AuditChain';
 import { PemInspection } from '../domain/CertificateInspection';
 import { DeviceKey } from '../domain/DeviceKey';
 import { DeviceRecord } from '../domain/DeviceRecord';
@@ -37,6 +37,12 @@ export interface CertificateLedger {
    * date (a crash between index and record): callers read the record before acting.
    */
   actionsDueBefore(before: string): AsyncIterable<ActionEntry>;
+  /**
+   * Removes an index entry its record no longer accounts for (a write that crashed, or lost its
+   * race, between the index and the record leaves one). Callers pass an entry they found to
+   * differ from its record's `nextActionAt`; an entry already gone is no error.
+   */
+  forgetAction(entry: ActionEntry): Promise<void>;
 }
 
 export interface ActionEntry extends DeviceKey {
@@ -57,12 +63,24 @@ export class WriteConflict extends Error {
 export interface AuditTrail {
   /**
    * Appends entries, each exactly once. `mayAlreadyBeWritten` marks entries left pending by an
-   * earlier invocation that may have died after writing them: those are checked first.
+   * earlier invocation that may have died after writing them: those are checked first. Returns
+   * how many records this call appended: entries found already written (by an earlier
+   * invocation, or another instance a moment ago) are not counted.
    */
-  append(entries: readonly AuditEntry[], options: { mayAlreadyBeWritten: boolean }): Promise<void>;
+  append(
+    entries: readonly AuditEntry[],
+    options: { mayAlreadyBeWritten: boolean },
+  ): Promise<number>;
   /** The records of one UTC date, in order, each blob's chain verified. */
   verifyDate(date: string): Promise<AuditDateVerification>;
-  readDate(date: string): AsyncIterable<AuditEntry>;
+  /**
+   * The records of one UTC date that verify, in order. Each line that does not is left out and
+   * passed to `onBadLine` (where it is and what is wrong, never its content).
+   */
+  readDate(
+    date: string,
+    options?: { onBadLine?: (bad: BadAuditLine) => void },
+  ): AsyncIterable<AuditEntry>;
 }
 
 export interface AuditDateVerification {
@@ -88,8 +106,11 @@ export interface DeadLetters {
 }
 
 export interface CertificateInspector {
-  /** Parses a reported PEM and verifies its chain as of `at`. Never throws for bad input. */
-  inspect(pem: string, at: Date): Promise<PemInspection>;
+  /**
+   * Parses a reported leaf PEM and verifies it, with the certificates after it and those of
+   * the report's `chain` (PEM or base64 DER strings), as of `at`. Never throws for bad input.
+   */
+  inspect(pem: string, at: Date, chain?: readonly string[]): Promise<PemInspection>;
 }
 
 /**
@@ -110,7 +131,11 @@ export class StorageRejected extends Error {
   }
 }
 
-/** A record that storage can never hold (too large): the event that made it is dead-lettered. */
+/**
+ * A record that storage can never hold (too large, or keys storage refuses: an answer no retry
+ * can change, shared/adapters/storage/storageFaults.ts): the events that made it are
+ * dead-lettered, and the rest of the batch goes on.
+ */
 export class RecordRejected extends Error {
   readonly code = 'RECORD_REJECTED';
   constructor(message: string) {

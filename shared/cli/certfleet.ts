@@ -2,8 +2,9 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { SettingsError, loadSettings } from '../config/settings';
-import { Clock, DAY_MS, ManualClock, isoUtc, parseIsoInstant, systemClock } from '../domain/Clock';
+import { Clock, DAY_MS, isoUtc, parseIsoInstant, systemClock } from '../domain/Clock';
 import { forecastDemand } from '../domain/renewal/forecast';
+import { BadAuditLine } from '../domain/AuditChain';
 import { describeIngest, describeReconcile, describeSweep } from '../app/describeReports';
 import { lookUpDevice } from '../app/lookUpDevice';
 import { publicRecord } from '../app/publicRecord';
@@ -14,23 +15,32 @@ import { CSV_COLUMNS, csvRow } from './deviceCsv';
 import { describeDevice } from './describeDevice';
 import { ingestJsonLines } from './ingestJsonLines';
 import { listen } from './listen';
+import { listenStopSignals } from './listenStopSignals';
+import { OutputClosed, StandardOutput } from './StandardOutput';
+import { WallPacedClock } from './WallPacedClock';
 
 /**
  * certfleet's command line. Same settings and same code path as the Function app.
  * Exit codes: 0 success, 2 bad usage or settings, 1 failure; errors on stderr in one line.
  */
 function connect(clock: Clock = systemClock, sleep?: (ms: number) => Promise<void>): Services {
-  const instance = buildServices(loadSettings(cliEnvironment()), {
+  // Whatever time the run plans on, IoT Hub judges its tokens by real time.
+  return buildServices(loadSettings(cliEnvironment()), {
     clock,
+    tokenClock: systemClock,
     ...(sleep ? { sleep } : {}),
   });
-  return instance;
+}
+
+/** Standard output of the run in progress (main sets it): a pipe's reader may go away. */
+let stdout: StandardOutput | undefined;
+
+function output(): StandardOutput {
+  return (stdout ??= new StandardOutput(process.stdout));
 }
 
 function write(text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    process.stdout.write(text, (error) => (error ? reject(error) : resolve()));
-  });
+  return output().write(text);
 }
 
 export function buildProgram(): Command {
@@ -39,7 +49,10 @@ export function buildProgram(): Command {
       'Ledger, renewal safety net and audit trail for Azure IoT operational certificates',
     )
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .configureOutput({
+      writeOut: (text) => output().line(text.replace(/\n$/, '')),
+      writeErr: (text) => process.stderr.write(text),
+    })
     .showHelpAfterError(false);
 
   program
@@ -72,9 +85,9 @@ export function buildProgram(): Command {
     .action(async (opts: { consumerGroup?: string; fromStart?: boolean; maxBatch?: string }) => {
       await listen(opts, {
         env: cliEnvironment(),
-        out: (line) => process.stdout.write(`${line}\n`),
+        out: (line) => output().line(line),
         err: (line) => process.stderr.write(`certfleet listen: ${line}\n`),
-        signals: process,
+        signals: listenStopSignals(output()),
       });
     });
 
@@ -133,19 +146,32 @@ export function buildProgram(): Command {
     .description('run one renewal sweep and print what it did (or, with --dry-run, would do)')
     .option('--now <iso>', 'run as if it were this UTC time (ISO 8601)')
     .option('--dry-run', 'plan only: ask no device, change nothing')
-    .action(async (opts: { now?: string; dryRun?: boolean }) => {
-      const manual = opts.now ? new ManualClock(checkInstant(opts.now, '--now')) : undefined;
-      // With --now the run is on virtual time: pacing waits move that clock, not the wall's.
-      const s = manual ? connect(manual, async (ms) => manual.advance(ms)) : connect();
+    .option(
+      '--all',
+      `with --dry-run, list every device it would ask (not only the first ${DRY_RUN_LISTED})`,
+    )
+    .option('--json', 'print the report as JSON, with every device planned')
+    .action(async (opts: { now?: string; dryRun?: boolean; all?: boolean; json?: boolean }) => {
+      // With --now the plan is made at that time, but the calls it makes reach a real hub: their
+      // pacing waits are real, on the wall clock.
+      const paced = opts.now
+        ? new WallPacedClock(new Date(checkInstant(opts.now, '--now')))
+        : undefined;
+      const s = paced ? connect(paced, paced.sleep) : connect();
       const report = await s.renewals.sweep({ dryRun: opts.dryRun ?? false });
+      if (opts.json) return write(`${JSON.stringify(report, null, 2)}\n`);
       await write(`${describeSweep(report)}\n`);
       if (report.dryRun) {
-        for (const p of report.planned.slice(0, 50)) {
+        const listed = opts.all ? report.planned : report.planned.slice(0, DRY_RUN_LISTED);
+        for (const p of listed) {
           await write(
             `  would ask ${p.hub}/${p.deviceId} at ${p.startAt} (${p.reason}; expires ${p.validUntil})\n`,
           );
         }
-        if (report.planned.length > 50) await write(`  … and ${report.planned.length - 50} more\n`);
+        const rest = report.planned.length - listed.length;
+        if (rest > 0) {
+          await write(`  … and ${rest} more (--all lists them, --json prints the plan as JSON)\n`);
+        }
       }
     });
 
@@ -213,25 +239,51 @@ export function buildProgram(): Command {
       const s = connect();
       const verification = await s.audit.verifyDate(date);
       let broken = 0;
+      let badLines = 0;
+      let silent = 0;
       for (const blob of verification.blobs) {
         const r = blob.result;
         if (r.ok) await write(`ok      ${blob.name}: ${r.records} records\n`);
         else {
           broken += 1;
-          await write(`BROKEN  ${blob.name}: line ${r.line}: ${r.problem}\n`);
+          await write(
+            `BROKEN  ${blob.name}: ${r.records} records, ${badLinesText(r.breaks.length)}\n`,
+          );
+          // A recorded break was found by an append, which went on in a new segment; a silent
+          // one was not (an edit, or a corrupt end nothing has been appended after yet).
+          for (const bad of r.breaks) {
+            badLines += 1;
+            if (!bad.recordedIn) silent += 1;
+            await write(
+              `        line ${bad.line}: ${bad.problem}; ${bad.recordedIn ? `break recorded in ${bad.recordedIn}` : 'silent: no record of this break'}\n`,
+            );
+          }
         }
       }
-      await write(`${verification.blobs.length} blobs for ${date}, ${broken} broken\n`);
+      const bad = broken > 0 ? `; ${badLinesText(badLines)}, ${silent} silent` : '';
+      await write(`${verification.blobs.length} blobs for ${date}, ${broken} broken${bad}\n`);
       if (broken > 0) throw new Failure(`audit trail for ${date} fails verification`);
     });
   audit
     .command('show')
-    .description("print one UTC date's audit records as JSON Lines")
+    .description(
+      "print one UTC date's audit records as JSON Lines; bad lines are named on stderr and left out",
+    )
     .requiredOption('--date <date>', 'UTC date, YYYY-MM-DD')
     .action(async (opts: { date: string }) => {
+      const date = checkDate(opts.date);
       const s = connect();
-      for await (const entry of s.audit.readDate(checkDate(opts.date)))
+      let badLines = 0;
+      const onBadLine = (bad: BadAuditLine) => {
+        badLines += 1;
+        process.stderr.write(
+          `certfleet: ${bad.blob} line ${bad.line}: ${bad.problem} (left out)\n`,
+        );
+      };
+      for await (const entry of s.audit.readDate(date, { onBadLine }))
         await write(`${JSON.stringify(entry)}\n`);
+      if (badLines > 0)
+        throw new Failure(`${badLinesText(badLines)} in the audit trail for ${date}`);
     });
 
   program
@@ -244,6 +296,9 @@ export function buildProgram(): Command {
 
   return program;
 }
+
+/** How many devices `sweep --dry-run` lists without --all. */
+const DRY_RUN_LISTED = 50;
 
 function checkInstant(value: string, option: string): string {
   const parsed = parseIsoInstant(value);
@@ -258,15 +313,34 @@ function checkDate(date: string): string {
   return date;
 }
 
+/** "1 bad line", "2 bad lines". */
+function badLinesText(count: number): string {
+  return `${count} bad line${count === 1 ? '' : 's'}`;
+}
+
 class NotFound extends Error {}
 class Failure extends Error {}
 
-/** Runs the CLI; resolves to the process exit code. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the CLI, writing to `out` (standard output); resolves to the process exit code. When the
+ * reader of `out` goes away (`certfleet devices | head`), the command stops writing and ends
+ * quietly with 0, as a Unix tool ends on SIGPIPE: the reader has what it wanted.
+ */
+export async function main(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
+  const run = new StandardOutput(out);
+  stdout = run;
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
+    if (error instanceof OutputClosed) {
+      if (error.readerGone) return 0;
+      process.stderr.write(`certfleet: ${error.message}\n`);
+      return 1;
+    }
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
       return 2; // commander has already printed the message
@@ -275,10 +349,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`certfleet: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
     if (error instanceof UsageError || error instanceof SettingsError) return 2;
     return 1;
+  } finally {
+    run.release();
+    if (stdout === run) stdout = undefined;
   }
 }
 
 if (require.main === module) {
+  // `certfleet … 2>&1 | head`: an error line that finds no reader is dropped, not a crash.
+  process.stderr.on('error', () => undefined);
   // main() answers every failure with an exit code; it never rejects.
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

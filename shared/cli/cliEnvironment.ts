@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { jsonSyntaxErrorAt } from './jsonSyntaxErrorAt';
 
 /**
  * The CLI reads the same settings as the Function app: the environment first, then the Values
@@ -11,12 +12,19 @@ export function cliEnvironment(
 ): Record<string, string | undefined> {
   const path = join(cwd, 'local.settings.json');
   if (!existsSync(path)) return { ...env };
+  // Editors on Windows may save it with a byte order mark, which Core Tools reads past.
+  const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   let values: Record<string, unknown> = {};
   try {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { Values?: Record<string, unknown> };
-    values = parsed.Values ?? {};
-  } catch (error) {
-    throw new UsageError(`local.settings.json is not valid JSON (${(error as Error).message})`);
+    const parsed = JSON.parse(text) as { Values?: Record<string, unknown> } | null;
+    values = parsed?.Values ?? {};
+  } catch {
+    // The file holds connection strings and keys: say where it breaks, never what is there
+    // (V8's message may quote the text around the error).
+    const at = jsonSyntaxErrorAt(text);
+    throw new UsageError(
+      `local.settings.json is not valid JSON${at ? ` (line ${at.line}, column ${at.column})` : ''}`,
+    );
   }
   const merged: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(values)) {

@@ -39,7 +39,8 @@ const CONSUMER_GROUP = /^(?:\$Default|[A-Za-z0-9](?:[A-Za-z0-9._-]{0,48}[A-Za-z0
 
 /**
  * Reads and checks the Event Hubs settings. Throws `SettingsError` naming every problem at once,
- * each by its setting; a key never appears in a problem.
+ * each by its setting and what is wrong, never by its value: a key never appears in a problem,
+ * even one pasted into the wrong setting.
  */
 export function loadEventHubSettings(env: Env): EventHubSettings {
   const problems: string[] = [];
@@ -60,7 +61,7 @@ export function loadEventHubSettings(env: Env): EventHubSettings {
   } else if (namespace) {
     if (!isHostName(namespace)) {
       problems.push(
-        `IotHubEvents__fullyQualifiedNamespace: ${namespace} is not a host name such as contoso-events.servicebus.windows.net`,
+        'IotHubEvents__fullyQualifiedNamespace: not a host name such as contoso-events.servicebus.windows.net',
       );
     }
     if (credential !== undefined && credential !== 'managedidentity') {
@@ -84,9 +85,7 @@ export function loadEventHubSettings(env: Env): EventHubSettings {
       'CERTFLEET_EVENTHUB_NAME: must be an Event Hub name (letters, digits, . _ -; up to 256)',
     );
   } else if (configuredName && entityPath && configuredName !== entityPath) {
-    problems.push(
-      `CERTFLEET_EVENTHUB_NAME: ${configuredName} differs from the connection string's EntityPath ${entityPath}`,
-    );
+    problems.push("CERTFLEET_EVENTHUB_NAME: differs from the connection string's EntityPath");
   } else if (!configuredName && !entityPath) {
     problems.push(
       'CERTFLEET_EVENTHUB_NAME: required (the Event Hub IoT Hub routes to), unless the connection string has EntityPath',

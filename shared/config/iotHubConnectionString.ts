@@ -26,6 +26,8 @@ export class IotHubConnectionStringError extends Error {
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** What a shared access policy name looks like (`iothubowner`, `service`, `certfleet-renewals`). */
+const POLICY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** `Contoso-Hub.azure-devices.net` -> `contoso-hub`: the name events carry in `hubName`. */
 export function hubNameOfHost(hostName: string): string {
@@ -62,12 +64,13 @@ export function parseIotHubConnectionString(text: string): IotHubConnectionStrin
   ].filter((name): name is string => name !== undefined);
   if (missing.length > 0) throw new IotHubConnectionStringError(`missing ${missing.join(', ')}`);
   if (!isHostName(hostName)) {
-    throw new IotHubConnectionStringError(`HostName ${hostName} is not a host name`);
+    throw new IotHubConnectionStringError('HostName is not a host name');
   }
   if (!BASE64.test(sharedAccessKey) || Buffer.from(sharedAccessKey, 'base64').length === 0) {
-    throw new IotHubConnectionStringError(
-      `the SharedAccessKey of policy ${sharedAccessKeyName} is not base64`,
-    );
+    // The policy is named only when it looks like a policy name: swapped with the key, the
+    // "name" is the key (a base64 key ends in = padding or is longer than 64 characters).
+    const policy = POLICY_NAME.test(sharedAccessKeyName) ? ` of policy ${sharedAccessKeyName}` : '';
+    throw new IotHubConnectionStringError(`the SharedAccessKey${policy} is not base64`);
   }
   return { hostName, hubName: hubNameOfHost(hostName), sharedAccessKeyName, sharedAccessKey };
 }

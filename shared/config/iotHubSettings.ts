@@ -139,15 +139,17 @@ export function loadIotHubSettings(env: Env = process.env): IotHubSettings | und
       problems.push(`IotHub${which}: not an IoT Hub service connection string: ${error.message}`);
     }
   });
-  for (const hostName of hostNames) {
+  hostNames.forEach((hostName, index) => {
     if (!isHostName(hostName)) {
+      // By its place, not its text: what is not a host name may be a key pasted here.
+      const which = hostNames.length > 1 ? ` (host name ${index + 1})` : '';
       problems.push(
-        `IotHub__fullyQualifiedName: ${hostName} is not a host name such as contoso-hub.azure-devices.net`,
+        `IotHub__fullyQualifiedName${which}: not a host name such as contoso-hub.azure-devices.net`,
       );
     } else {
       hubs.push({ hub: hubNameOfHost(hostName), hostName, auth: { kind: 'entra-id' } });
     }
-  }
+  });
   const seen = new Set<string>();
   for (const { hub } of hubs) {
     if (seen.has(hub)) {

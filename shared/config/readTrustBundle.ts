@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
  * Reads CERTFLEET_TRUST_BUNDLE: PEM text in the setting itself, or the path of a PEM file.
  * Adds to `problems` and returns undefined when it cannot be read or holds anything but
  * certificates. Whether the certificates parse is checked where they are used (shared/services.ts).
+ * A problem names the setting and what is wrong, never the value: a value that is neither PEM
+ * nor a path is often a key or a SAS pasted into the wrong setting.
  */
 export function readTrustBundle(value: string, problems: string[]): string | undefined {
   const pem = value.includes('-----BEGIN')
@@ -23,15 +25,15 @@ export function readTrustBundle(value: string, problems: string[]): string | und
 
 function readPemFile(path: string, problems: string[]): string | undefined {
   if (!existsSync(path)) {
-    problems.push(`CERTFLEET_TRUST_BUNDLE: neither PEM text nor an existing file (${path})`);
+    problems.push('CERTFLEET_TRUST_BUNDLE: neither PEM text nor the path of an existing file');
     return undefined;
   }
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    problems.push(
-      `CERTFLEET_TRUST_BUNDLE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
+    // The code alone: Node's message repeats the path.
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    problems.push(`CERTFLEET_TRUST_BUNDLE: cannot read the file it names (${code})`);
     return undefined;
   }
 }

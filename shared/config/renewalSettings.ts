@@ -140,7 +140,12 @@ function parseCohortPolicies(text: string, problems: string[]): CohortPolicy[] {
   const parsed = z.array(cohortPolicySchema).safeParse(json);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      problems.push(`CERTFLEET_RENEWAL_POLICIES[${issue.path.join('.')}]: ${issue.message}`);
+      // zod quotes an unknown field's name, which is the setting's own text: say it without.
+      const message =
+        issue.code === 'unrecognized_keys'
+          ? 'unknown field (known: cohort, issuer, renewAtFraction, renewBeforeHours)'
+          : issue.message;
+      problems.push(`CERTFLEET_RENEWAL_POLICIES[${issue.path.join('.')}]: ${message}`);
     }
     return [];
   }

@@ -39,12 +39,22 @@ export interface Settings {
   renewalPolicy: RenewalPolicy;
   auditShards: number;
   maxBodyBytes: number;
+  /** Bytes of one PEM string of a report (`pem`, each of `chain`); IoT Hub's twin strings hold 4 KB. */
   maxPemBytes: number;
+  /** CERTFLEET_CN_MISMATCH_SEVERITY; absent: the domain's default (critical). */
+  commonNameMismatchSeverity?: 'warning' | 'critical';
   renewal: RenewalConfig;
   /** Where renewal requests go; undefined: no IoT Hub configured, requests disabled. */
   iotHub?: IotHubSettings;
   /** How the ledger is reconciled with IoT Hub's twins (only with an IoT Hub configured). */
   reconcile: ReconcileConfig;
+  /**
+   * CERTFLEET_TRUST_EASY_AUTH=true: App Service authentication (Easy Auth) is on, so the
+   * platform sets `x-ms-client-principal-name` and a caller cannot (AZURE-FACTS.md). Present only
+   * when true; absent, a name in that header is the caller's claim
+   * (shared/domain/renewal/Requester.ts).
+   */
+  trustEasyAuth?: true;
 }
 
 // One schema over every setting, so each invalid value is named in this order, whichever file
@@ -70,6 +80,13 @@ const schema = z.object({
       .default('certificate'),
   ),
   CERTFLEET_TRUST_BUNDLE: optionalText,
+  CERTFLEET_TRUST_EASY_AUTH: optionalText
+    .transform((v) => v?.toLowerCase())
+    .pipe(
+      z
+        .enum(['true', 'false'], 'must be true or false: whether App Service authentication is on')
+        .optional(),
+    ),
   ...renewalPolicySettingsSchema.shape,
   CERTFLEET_AUDIT_SHARDS: numberSetting(
     (n) => Number.isInteger(n) && n >= 1 && n <= 64,
@@ -80,6 +97,9 @@ const schema = z.object({
     'must be bytes, from 1024 to 4194304',
   ),
   ...renewalSettingsSchema.shape,
+  CERTFLEET_CN_MISMATCH_SEVERITY: optionalText
+    .transform((v) => v?.toLowerCase())
+    .pipe(z.enum(['warning', 'critical'], 'must be warning or critical').optional()),
   CERTFLEET_MAX_PEM_BYTES: numberSetting(
     (n) => Number.isInteger(n) && n >= 1024 && n <= 256 * 1024,
     'must be bytes, from 1024 to 262144',
@@ -126,10 +146,16 @@ export function loadSettings(env: Env = process.env): Settings {
     storagePrefix: v.CERTFLEET_STORAGE_PREFIX,
     certificatePath: v.CERTFLEET_CERTIFICATE_PROPERTY,
     ...(trustBundlePem ? { trustBundlePem } : {}),
+    ...(v.CERTFLEET_TRUST_EASY_AUTH === 'true' ? { trustEasyAuth: true as const } : {}),
     renewalPolicy,
     auditShards: v.CERTFLEET_AUDIT_SHARDS ?? 8,
     maxBodyBytes: v.CERTFLEET_MAX_EVENT_BYTES ?? 256 * 1024,
-    maxPemBytes: v.CERTFLEET_MAX_PEM_BYTES ?? 32 * 1024,
+    // A twin string holds at most 4 KB (AZURE-FACTS.md, "Twin limits"); raise it only for
+    // events that do not come through IoT Hub (`certfleet ingest` of files written elsewhere).
+    maxPemBytes: v.CERTFLEET_MAX_PEM_BYTES ?? 4 * 1024,
+    ...(v.CERTFLEET_CN_MISMATCH_SEVERITY
+      ? { commonNameMismatchSeverity: v.CERTFLEET_CN_MISMATCH_SEVERITY }
+      : {}),
     ...(iotHub ? { iotHub } : {}),
     renewal,
     reconcile,

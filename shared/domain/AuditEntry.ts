@@ -22,7 +22,12 @@ export type AuditEventType =
   | 'renewal.abandoned'
   /** A fleet-wide problem (throttling, an issuer outage) paused renewals; and its end. */
   | 'incident.opened'
-  | 'incident.resolved';
+  | 'incident.resolved'
+  /**
+   * The trail itself: an audit blob ended in a line that nothing could be chained after, so the
+   * shard-day went on in a new segment, whose first record this is. Names no device.
+   */
+  | 'audit.chain-broken';
 
 /** What a renewal audit record says about the campaign. */
 export interface RenewalAuditFields {
@@ -61,6 +66,8 @@ export interface AuditEntry {
   findings?: FindingCode[];
   detail?: string;
   renewal?: RenewalAuditFields;
+  /** audit.chain-broken: the blob and line where the chain broke, and what is wrong there. */
+  chainBreak?: { blob: string; line: number; problem: string };
 }
 
 export function auditEntryId(parts: readonly (string | number | undefined)[]): string {

@@ -86,12 +86,43 @@ export function normalizeHex(value: string): string | undefined {
   return /^[0-9A-F]+$/.test(hex) ? hex : undefined;
 }
 
-/** Serial numbers compare as integers: `00A1`, `0xa1` and `a1` are the same serial. */
+/**
+ * Serial numbers compare as integers, written as upper-case hex without leading zeros: `00A1`,
+ * `0xa1` and `a1` are the same serial. A serial is a DER INTEGER and may be negative (RFC 5280
+ * forbids it; CAs have issued them): a leading `-` is its sign, as OpenSSL prints one (`-05`).
+ */
 export function normalizeSerial(value: string): string | undefined {
-  const hex = normalizeHex(value.trim().replace(/^0x/i, ''));
+  const text = value.trim();
+  const negative = text.startsWith('-');
+  const digits = negative ? text.slice(1) : text;
+  if (negative && /^[\s:-]/.test(digits)) return undefined;
+  const hex = normalizeHex(digits.replace(/^0x/i, ''));
   if (hex === undefined) return undefined;
   const trimmed = hex.replace(/^0+/, '');
-  return trimmed === '' ? '0' : trimmed;
+  if (trimmed === '') return '0';
+  return negative ? `-${trimmed}` : trimmed;
+}
+
+/**
+ * The serial a certificate carries, from the content octets of its DER INTEGER (two's
+ * complement, hex), written as `normalizeSerial` writes a reported one: `00FB` is FB, `FB` is
+ * -5. Undefined when the text is not whole octets of hex.
+ */
+export function serialFromDerOctets(octets: string): string | undefined {
+  if (!/^([0-9A-F]{2})+$/i.test(octets)) return undefined;
+  let value = BigInt(`0x${octets}`);
+  if (Number.parseInt(octets.slice(0, 2), 16) >= 0x80) value -= 1n << BigInt(octets.length * 4);
+  const hex = (value < 0n ? -value : value).toString(16).toUpperCase();
+  return value < 0n ? `-${hex}` : hex;
+}
+
+/**
+ * Whether a validity belongs to no usable certificate: one whose notAfter is not after its
+ * notBefore is valid at no instant (RFC 5280 4.1.2.5), and a renewal due "85% into" its
+ * lifetime would fall after it ends.
+ */
+export function validAtNoInstant(validity: { validFrom: string; validUntil: string }): boolean {
+  return Date.parse(validity.validUntil) <= Date.parse(validity.validFrom);
 }
 
 /**

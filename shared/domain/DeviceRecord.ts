@@ -1,6 +1,7 @@
 import { AuditEntry } from './AuditEntry';
-import { CertificateFacts } from './Certificate';
+import { CertificateFacts, CertificateIdentity } from './Certificate';
 import { Finding } from './Finding';
+import { LedgerEvent } from './LedgerEvent';
 import { ReportedCertificateView } from './ReportedCertificate';
 import { RenewalState } from './renewal/RenewalState';
 
@@ -15,7 +16,11 @@ export interface DeviceRecord {
   hub: string;
   deviceId: string;
   lifecycle: Lifecycle;
-  /** operationTimestamp of the createDeviceIdentity that began this incarnation, if seen. */
+  /**
+   * operationTimestamp of the createDeviceIdentity that began this incarnation. Until that event
+   * arrives, the time of the first event that showed the device exists again; the ledger places
+   * the create event where it belongs when it comes (`applied`), so a late one still sets it.
+   */
   createdAt?: string;
   deletedAt?: string;
   /**
@@ -44,11 +49,53 @@ export interface DeviceRecord {
   };
   lastSeenAt?: string;
   /**
+   * Every certificate this device id held, oldest first (by life, then reported `$version`),
+   * whatever order their reports arrived in: the ledger's history. At most HISTORY_LIMIT.
+   */
+  history?: HeldCertificate[];
+  /** How many earlier lives of this device id the ledger knows of (0: none). */
+  incarnation?: number;
+  /**
+   * How often each certificate change (audit type, old and new certificate) happened in this
+   * life: the audit id of a change counts its repeats, so it never depends on arrival order.
+   */
+  changesSeen?: Record<string, number>;
+  /** The events applied to this record, kept so that a late one is placed where it happened. */
+  applied?: AppliedEvents;
+  /**
    * Audit entries decided with this version of the record and not yet confirmed written to the
    * audit trail (a transactional outbox: the record and its audit entries change together).
    */
   pendingAudit: AuditEntry[];
   updatedAt: string;
+}
+
+/** A certificate the device held, as the ledger's history names it. */
+export interface HeldCertificate extends CertificateIdentity {
+  source: 'pem' | 'reported';
+  firstSeenAt: string;
+  reportedVersion: number;
+  /** The life of the device id it was held in (DeviceRecord.incarnation then). */
+  incarnation: number;
+}
+
+export const HISTORY_LIMIT = 64;
+
+/**
+ * An applied event as the record keeps it: without hub and device id (the record's), and
+ * without the PEM (its inspection stands for it; the PEM itself is never stored).
+ */
+export type RememberedEvent = WithoutDevice<LedgerEvent>;
+type WithoutDevice<E> = E extends LedgerEvent ? Omit<E, 'hub' | 'deviceId'> : never;
+
+/**
+ * What the ledger remembers to apply events in the order they happened, whatever order they
+ * arrive in (docs/storage.md, "Delivery order"): the events of the device's recent history in
+ * that order, and the record as it stood before the oldest of them (`base`).
+ */
+export interface AppliedEvents {
+  base?: DeviceRecord;
+  events: RememberedEvent[];
 }
 
 export function newDeviceRecord(hub: string, deviceId: string, now: string): DeviceRecord {

@@ -5,7 +5,10 @@ import { ReportedCertificate } from './ReportedCertificate';
 export type FindingCode =
   /** A reported field (validFrom, thumbprint, …) disagrees with the PEM the device sent. */
   | 'reported-field-mismatch'
-  /** The certificate's CN is not the device id (DPS requires CN = registration id). */
+  /**
+   * The certificate's CN is not the registration id the device reports, or without one its
+   * device id (DPS requires CN = registration id).
+   */
   | 'common-name-mismatch'
   /** The chain does not verify up to the configured trust bundle. */
   | 'chain-untrusted'
@@ -16,9 +19,17 @@ export type FindingCode =
   /** The device's last certificate report could not be used (see its dead letter). */
   | 'invalid-certificate-report'
   /** A renewed certificate carries the same public key as the one it replaced. */
-  | 'key-not-rotated';
+  | 'key-not-rotated'
+  /**
+   * A whole twin's PEM and its reported dates describe different certificates: IoT Hub keeps a
+   * reported property the device stopped sending, so one of them is stale.
+   */
+  | 'pem-disagrees-with-dates';
 
 export type Severity = 'info' | 'warning' | 'critical';
+
+/** Severities the operator set instead of the defaults (CERTFLEET_CN_MISMATCH_SEVERITY). */
+export type SeverityOverrides = Partial<Record<FindingCode, Severity>>;
 
 /**
  * Something wrong with what a device reported. Findings are data on the device's record, shown
@@ -41,6 +52,7 @@ const SEVERITY: Record<FindingCode, Severity> = {
   'private-key-reported': 'critical',
   'invalid-certificate-report': 'warning',
   'key-not-rotated': 'warning',
+  'pem-disagrees-with-dates': 'warning',
 };
 
 export function finding(
@@ -48,8 +60,9 @@ export function finding(
   message: string,
   detectedAt: string,
   reportedVersion?: number,
+  severities?: SeverityOverrides,
 ): Finding {
-  const f: Finding = { code, severity: SEVERITY[code], message, detectedAt };
+  const f: Finding = { code, severity: severities?.[code] ?? SEVERITY[code], message, detectedAt };
   if (reportedVersion !== undefined) f.reportedVersion = reportedVersion;
   return f;
 }
@@ -63,7 +76,20 @@ export const CERTIFICATE_FINDINGS: readonly FindingCode[] = [
   'expired-when-reported',
   'invalid-certificate-report',
   'key-not-rotated',
+  'pem-disagrees-with-dates',
 ];
+
+export interface Validity {
+  validFrom: string;
+  validUntil: string;
+}
+
+/** A whole twin whose PEM and reported dates disagree, and which of them was recorded. */
+export interface PemDatesConflict {
+  pem: Validity;
+  reported: Validity;
+  recorded: 'pem' | 'reported';
+}
 
 export interface CertificateCheckInput {
   deviceId: string;
@@ -72,6 +98,9 @@ export interface CertificateCheckInput {
   chain?: ChainVerdict;
   reportedAt: string;
   reportedVersion: number;
+  /** Set when the report is a whole twin whose PEM disagrees with its dates. */
+  pemDatesConflict?: PemDatesConflict;
+  severities?: SeverityOverrides;
 }
 
 type Check = (input: CertificateCheckInput) => Finding | undefined;
@@ -82,9 +111,10 @@ type Check = (input: CertificateCheckInput) => Finding | undefined;
  */
 const CHECKS: readonly Check[] = [
   reportedFieldsAgreeWithPem,
-  commonNameIsDeviceId,
+  commonNameIsRegistrationId,
   chainIsTrusted,
   validWhenReported,
+  pemAgreesWithDates,
 ];
 
 export function certificateFindings(input: CertificateCheckInput): Finding[] {
@@ -95,8 +125,11 @@ function reportedFieldsAgreeWithPem(input: CertificateCheckInput): Finding | und
   const { reported, facts } = input;
   if (facts.source !== 'pem') return undefined;
   const wrong: string[] = [];
-  if (!sameInstant(reported.validFrom, facts.validFrom)) wrong.push('validFrom');
-  if (!sameInstant(reported.validUntil, facts.validUntil)) wrong.push('validUntil');
+  // When a whole twin's dates disagree with its PEM, pemAgreesWithDates says so.
+  if (!input.pemDatesConflict) {
+    if (!sameInstant(reported.validFrom, facts.validFrom)) wrong.push('validFrom');
+    if (!sameInstant(reported.validUntil, facts.validUntil)) wrong.push('validUntil');
+  }
   if (reported.thumbprint) {
     const expected =
       reported.thumbprint.length === 64 ? facts.thumbprintSha256 : facts.thumbprintSha1;
@@ -123,25 +156,33 @@ function reportedFieldsAgreeWithPem(input: CertificateCheckInput): Finding | und
   );
 }
 
-function commonNameIsDeviceId(input: CertificateCheckInput): Finding | undefined {
+/**
+ * DPS issues a certificate whose CN is the registration id, which becomes the device id unless
+ * the enrollment gives the device another (a custom allocation): compare with the registration
+ * id the device reports, else with the device id.
+ */
+function commonNameIsRegistrationId(input: CertificateCheckInput): Finding | undefined {
   const cn = input.facts.commonName ?? commonNameOf(input.facts.subject);
-  if (cn === undefined) {
-    if (input.facts.source !== 'pem' && !input.facts.subject) return undefined; // nothing to check
-    return finding(
+  const mismatch = (message: string) =>
+    finding(
       'common-name-mismatch',
-      'the certificate subject has no single CN',
+      message,
       input.reportedAt,
       input.reportedVersion,
+      input.severities,
     );
+  if (cn === undefined) {
+    if (input.facts.source !== 'pem' && !input.facts.subject) return undefined; // nothing to check
+    return mismatch('the certificate subject has no single CN');
   }
-  // DPS registration ids are case-insensitive and become the device id.
-  if (cn.toLowerCase() === input.deviceId.toLowerCase()) return undefined;
-  return finding(
-    'common-name-mismatch',
-    `certificate CN "${cn}" is not the device id "${input.deviceId}"`,
-    input.reportedAt,
-    input.reportedVersion,
-  );
+  const registrationId = input.reported.registrationId;
+  const [name, expected] =
+    registrationId !== undefined
+      ? ['registration id', registrationId]
+      : ['device id', input.deviceId];
+  // DPS registration ids are case-insensitive.
+  if (cn.toLowerCase() === expected.toLowerCase()) return undefined;
+  return mismatch(`certificate CN "${cn}" is not the ${name} "${expected}"`);
 }
 
 function chainIsTrusted(input: CertificateCheckInput): Finding | undefined {
@@ -174,4 +215,16 @@ function validWhenReported(input: CertificateCheckInput): Finding | undefined {
     );
   }
   return undefined;
+}
+
+function pemAgreesWithDates(input: CertificateCheckInput): Finding | undefined {
+  const conflict = input.pemDatesConflict;
+  if (!conflict) return undefined;
+  const recorded = conflict.recorded === 'pem' ? 'the pem’s certificate' : 'the reported dates';
+  return finding(
+    'pem-disagrees-with-dates',
+    `the twin’s pem is valid ${conflict.pem.validFrom} to ${conflict.pem.validUntil} but its reported dates say ${conflict.reported.validFrom} to ${conflict.reported.validUntil} (a pem the device stopped sending stays in the twin until it reports "pem": null); recorded ${recorded}`,
+    input.reportedAt,
+    input.reportedVersion,
+  );
 }

@@ -5,7 +5,7 @@ import { PemInspection } from './CertificateInspection';
  * routes (twin changes, lifecycle, connection state) into these; private key material has
  * already been redacted from them.
  */
-export type LedgerEvent = TwinReportEvent | LifecycleEvent | ConnectionEvent;
+export type LedgerEvent = TwinReportEvent | LifecycleEvent | ConnectionEvent | PrivateKeyLeakEvent;
 
 interface EventBase {
   hub: string;
@@ -43,4 +43,14 @@ export interface ConnectionEvent extends EventBase {
   connected: boolean;
   /** IoT Hub's per-device sequence number, a hex string that increases per device. */
   sequenceNumber: string;
+}
+
+/**
+ * Private key material in a message about the device outside its reported properties (tags,
+ * desired properties, another event's body, the message's properties, a body that could not be
+ * used): the key was redacted, and must be treated as leaked. A leak inside the reported
+ * properties travels in their TwinReportEvent (`privateKeyReported`) instead.
+ */
+export interface PrivateKeyLeakEvent extends EventBase {
+  kind: 'private-key-leak';
 }

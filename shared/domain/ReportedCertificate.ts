@@ -1,4 +1,5 @@
-import { normalizeHex, normalizeSerial } from './Certificate';
+import { normalizeHex, normalizeSerial, validAtNoInstant } from './Certificate';
+import { PemInspection } from './CertificateInspection';
 import { parseIsoInstant, isoUtc } from './Clock';
 
 /**
@@ -13,18 +14,48 @@ export interface ReportedCertificate {
   serialNumber?: string;
   issuer?: string;
   subject?: string;
-  /** The leaf, optionally followed by its chain. Never stored: only what it proves is. */
+  /** The DPS registration id the device registered with (its certificate's CN). */
+  registrationId?: string;
+  /**
+   * The leaf (an older device may follow it with its chain). Never stored: only what it
+   * proves is.
+   */
   pem?: string;
+  /**
+   * The chain as the device received it from DPS (`issuedCertificateChain`: base64 DER, leaf
+   * first) or as PEM, one certificate a string: a twin string holds at most 4 KB
+   * (AZURE-FACTS.md, "Twin limits"), and a leaf with an RSA partner-CA chain does not fit in
+   * one. Never stored either.
+   */
+  chain?: string[];
 }
 
-/** What the ledger keeps of the last report: the fields, normalized, and never the PEM. */
-export type ReportedCertificateView = Omit<ReportedCertificate, 'pem'> & { hadPem?: boolean };
+/** What the ledger keeps of the last report: the fields, normalized, never the PEM or chain. */
+export type ReportedCertificateView = Omit<ReportedCertificate, 'pem' | 'chain'> & {
+  hadPem?: boolean;
+};
 
 export type ReportValidation =
   { ok: true; certificate: ReportedCertificate } | { ok: false; problems: string[] };
 
-const OPTIONAL_STRINGS = ['thumbprint', 'serialNumber', 'issuer', 'subject', 'pem'] as const;
+export interface ReportLimits {
+  /** Bytes of one PEM string: `pem`, and each string of `chain`. */
+  maxPemBytes: number;
+}
+
+const OPTIONAL_STRINGS = [
+  'thumbprint',
+  'serialNumber',
+  'issuer',
+  'subject',
+  'registrationId',
+  'pem',
+] as const;
 const MAX_FIELD_LENGTH = 2048;
+/** A device chain is leaf + issuing CA (+ intermediates, root); more is not a certificate report. */
+export const MAX_CHAIN_CERTIFICATES = 8;
+/** DPS registration ids: up to 128 of a-z A-Z 0-9 : . _ -, no special character first or last. */
+const REGISTRATION_ID = /^[A-Za-z0-9](?:[A-Za-z0-9:._-]{0,126}[A-Za-z0-9])?$/;
 
 /**
  * Checks a reported certificate object (after merging a twin patch into what was known) and
@@ -33,7 +64,7 @@ const MAX_FIELD_LENGTH = 2048;
  */
 export function validateReportedCertificate(
   value: unknown,
-  options: { maxPemBytes: number },
+  options: ReportLimits,
 ): ReportValidation {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, problems: [`certificate must be an object, got ${describe(value)}`] };
@@ -42,7 +73,7 @@ export function validateReportedCertificate(
   const problems: string[] = [];
   const validFrom = instantField(input, 'validFrom', problems);
   const validUntil = instantField(input, 'validUntil', problems);
-  if (validFrom && validUntil && Date.parse(validUntil) <= Date.parse(validFrom)) {
+  if (validFrom && validUntil && validAtNoInstant({ validFrom, validUntil })) {
     problems.push(`validUntil (${validUntil}) is not after validFrom (${validFrom})`);
   }
   const out: Partial<ReportedCertificate> = {};
@@ -71,8 +102,67 @@ export function validateReportedCertificate(
     if (!serial) problems.push('serialNumber must be hex');
     else out.serialNumber = serial;
   }
+  if (out.registrationId !== undefined && !REGISTRATION_ID.test(out.registrationId)) {
+    problems.push(
+      'registrationId must be a DPS registration id: up to 128 letters, digits and : . _ -, starting and ending with a letter or digit',
+    );
+  }
+  const chain = chainField(input['chain'], options, problems);
+  if (chain) out.chain = chain;
   if (problems.length > 0 || !validFrom || !validUntil) return { ok: false, problems };
   return { ok: true, certificate: { ...out, validFrom, validUntil } };
+}
+
+function chainField(raw: unknown, limits: ReportLimits, problems: string[]): string[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) {
+    problems.push(`chain must be an array of strings, got ${describe(raw)}`);
+    return undefined;
+  }
+  if (raw.length > MAX_CHAIN_CERTIFICATES) {
+    problems.push(`chain holds ${raw.length} certificates, more than ${MAX_CHAIN_CERTIFICATES}`);
+    return undefined;
+  }
+  const before = problems.length;
+  raw.forEach((entry: unknown, i) => {
+    if (typeof entry !== 'string')
+      problems.push(`chain[${i}] must be a string, got ${describe(entry)}`);
+    else if (entry.trim() === '') problems.push(`chain[${i}] is empty`);
+    else if (Buffer.byteLength(entry, 'utf8') > limits.maxPemBytes) {
+      problems.push(`chain[${i}] is larger than ${limits.maxPemBytes} bytes`);
+    }
+  });
+  return problems.length === before ? (raw as string[]) : undefined;
+}
+
+/**
+ * What of a raw reported certificate the x509 adapter should parse: its `pem` and its
+ * `chain`, when both are what the contract allows; undefined when there is no PEM, or the
+ * report will be rejected anyway (validateReportedCertificate names why).
+ */
+export function pemsToInspect(
+  value: unknown,
+  limits: ReportLimits,
+): { pem: string; chain: string[] } | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const { pem, chain } = value as Record<string, unknown>;
+  if (typeof pem !== 'string' || Buffer.byteLength(pem, 'utf8') > limits.maxPemBytes) {
+    return undefined;
+  }
+  const problems: string[] = [];
+  const entries = chainField(chain, limits, problems);
+  return problems.length === 0 ? { pem, chain: entries ?? [] } : undefined;
+}
+
+/**
+ * Why what a report's PEM proved cannot be recorded: it did not parse, or its certificate is
+ * valid at no instant (the same rule the reported dates are held to).
+ */
+export function pemProblem(inspection: PemInspection): string | undefined {
+  if (!inspection.ok) return `pem: ${inspection.reason}`;
+  const { validFrom, validUntil } = inspection.leaf;
+  if (!validAtNoInstant({ validFrom, validUntil })) return undefined;
+  return `pem: the certificate's notAfter (${validUntil}) is not after its notBefore (${validFrom})`;
 }
 
 function instantField(input: Record<string, unknown>, name: string, problems: string[]) {
@@ -98,7 +188,7 @@ function describe(value: unknown): string {
 }
 
 export function toView(certificate: ReportedCertificate): ReportedCertificateView {
-  const { pem, ...fields } = certificate;
+  const { pem, chain: _chain, ...fields } = certificate;
   return pem ? { ...fields, hadPem: true } : fields;
 }
 

@@ -75,7 +75,12 @@ export class LocalHost {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return send(res, { status: 400, jsonBody: { error: 'the request target is not a URL' } });
+    }
     const method = (req.method ?? 'GET').toUpperCase();
     const matching = this.routes
       .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
@@ -90,11 +95,23 @@ export class LocalHost {
       });
     }
     const params: Record<string, string> = {};
-    found.route.params.forEach((name, i) => {
-      const value = found.match![i + 1];
-      if (value !== undefined) params[name] = decodeURIComponent(value);
-    });
+    try {
+      found.route.params.forEach((name, i) => {
+        const value = found.match![i + 1];
+        if (value !== undefined) params[name] = decodeURIComponent(value);
+      });
+    } catch (error) {
+      // `%zz`, or escapes that are not UTF-8: the caller's mistake, not the host's.
+      if (!(error instanceof URIError)) throw error;
+      return send(res, { status: 400, jsonBody: { error: 'the path holds a malformed % escape' } });
+    }
     const body = await readBody(req);
+    if (body === 'too large') {
+      return send(res, {
+        status: 413,
+        jsonBody: { error: `the body must be at most ${MAX_BODY_BYTES} bytes` },
+      });
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (typeof value === 'string') headers[name] = value;
@@ -135,17 +152,21 @@ function compile(trigger: HttpTrigger): CompiledRoute {
   return { trigger, methods, pattern: new RegExp(`^/api/${source}$`), params };
 }
 
+/** The local host's limit on a request body (the Functions host's is 100 MB; each function has its own). */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+/**
+ * The request body, or 'too large' past MAX_BODY_BYTES. What comes after the limit is read and
+ * dropped rather than left unread, so the caller, still sending, gets the 413 and not a reset.
+ */
+async function readBody(req: IncomingMessage): Promise<Buffer | 'too large'> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return size > MAX_BODY_BYTES ? 'too large' : Buffer.concat(chunks);
 }
 
 function send(res: ServerResponse, response: HttpResponseInit): void {

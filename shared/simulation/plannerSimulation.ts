@@ -22,7 +22,7 @@ export type { ExpiryCause, FleetSimulationResult, RenewalPath } from './FleetSim
 export type { SimulationOptions, SimulationTrace } from './SimulationOptions';
 
 /**
- * Planner-only fleet simulation (issue 4, item 6): a million devices over 90 days in about a
+ * Planner-only fleet simulation: a million devices over 90 days in about a
  * minute, to compare renewal policies under Azure's quotas (bench/planner-simulation.js). No
  * storage, no certificates, no I/O: a device is a row of typed arrays, time is whole minutes
  * from `start`, and the renewal engine is its state machine (renewalTransitions.ts) and its

@@ -30,12 +30,14 @@ describe('certfleet CLI', () => {
     Object.assign(process.env, saved);
   });
 
-  it('ingests IoT Hub events carrying OpenSSL certificates, skipping redeliveries and stale versions', async () => {
+  it('ingests IoT Hub events carrying OpenSSL certificates, skipping redeliveries and placing a late report where it belongs', async () => {
     const run = await certfleet('ingest', eventsFile);
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      '12 events: 7 applied, 1 duplicate, 1 stale, 1 irrelevant, 0 ignored, 3 dead-lettered; 4 audit records written',
+      // openssl-device-01's $version 1 (its October certificate) arrives after $version 2: it is
+      // placed before it, so both certificates are audited (first seen, then renewed).
+      '12 events: 8 applied, 1 duplicate, 0 stale, 1 irrelevant, 0 ignored, 3 dead-lettered; 5 audit records written',
     );
   });
 
@@ -125,7 +127,7 @@ describe('certfleet CLI', () => {
     expect(again.stdout).toContain('0 audit records written');
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/1 blobs for 2026-11-01, 0 broken/);
-    expect(verify.stdout).toMatch(/ok {6}2026\/11\/01\/shard-\d\d\.jsonl: 1 records/);
+    expect(verify.stdout).toMatch(/ok {6}2026\/11\/01\/shard-\d\d\.jsonl: 2 records/);
   });
 
   it('streams the ledger as CSV with one row per device and as a JSON array', async () => {

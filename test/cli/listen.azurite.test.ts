@@ -581,7 +581,7 @@ describe('loadEventHubSettings', () => {
         CERTFLEET_EVENTHUB_CONSUMER_GROUP: 'bad group',
       }),
     ).toStrictEqual([
-      "CERTFLEET_EVENTHUB_NAME: iothub-events differs from the connection string's EntityPath other-hub",
+      "CERTFLEET_EVENTHUB_NAME: differs from the connection string's EntityPath",
       'CERTFLEET_EVENTHUB_CONSUMER_GROUP: must be $Default or a consumer group name (letters, digits, . _ -; up to 50)',
     ]);
     expect(
@@ -598,7 +598,7 @@ describe('loadEventHubSettings', () => {
         CERTFLEET_EVENTHUB_NAME: 'iothub-events',
       }),
     ).toStrictEqual([
-      'IotHubEvents__fullyQualifiedNamespace: sb://not a host is not a host name such as contoso-events.servicebus.windows.net',
+      'IotHubEvents__fullyQualifiedNamespace: not a host name such as contoso-events.servicebus.windows.net',
       'IotHubEvents__credential: must be managedidentity or empty',
     ]);
   });

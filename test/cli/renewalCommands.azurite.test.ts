@@ -106,6 +106,104 @@ describe('certfleet sweep', () => {
     expect(fleet.calls).toEqual([]);
   });
 
+  describe('with --dry-run and more devices to ask than it lists', () => {
+    const NOW = '2026-11-26T12:00:00Z';
+    const sixty = Array.from({ length: 60 }, (_, i) => `meter-${String(i + 1).padStart(4, '0')}`);
+
+    beforeEach(async () => {
+      givenSettings();
+      await seeded.ingest.apply(sixty.map((id) => reportOf(id)));
+    });
+
+    it('lists the first 50 and says how to see the rest', async () => {
+      const run = await certfleet('sweep', '--dry-run', '--now', NOW);
+
+      const lines = run.stdout.trim().split('\n');
+      expect(lines).toHaveLength(1 + 50 + 1);
+      expect(lines[51]).toBe('  … and 10 more (--all lists them, --json prints the plan as JSON)');
+    });
+
+    it('lists every one with --all', async () => {
+      const run = await certfleet('sweep', '--dry-run', '--all', '--now', NOW);
+
+      expect(run.code).toBe(0);
+      const asked = run.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => /^ {2}would ask contoso-hub\/(\S+) at /.exec(line)?.[1]);
+      expect(asked.sort()).toEqual(sixty);
+    });
+
+    it('prints the whole report as JSON with --json, every device planned in it', async () => {
+      const run = await certfleet('sweep', '--dry-run', '--json', '--now', NOW);
+
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as {
+        at: string;
+        dryRun: boolean;
+        pending: number;
+        planned: { hub: string; deviceId: string; startAt: string; reason: string }[];
+      };
+      expect(report).toMatchObject({ at: '2026-11-26T12:00:00.000Z', dryRun: true, pending: 60 });
+      expect(report.planned.map((p) => p.deviceId).sort()).toEqual(sixty);
+      expect(report.planned[0]).toEqual({
+        hub: 'contoso-hub',
+        deviceId: expect.any(String),
+        startAt: expect.stringMatching(/^2026-11-26T12:00:\d\d\.\d{3}Z$/),
+        validUntil: UNTIL,
+        reason: 'due',
+      });
+      expect(fleet.calls).toEqual([]);
+    });
+  });
+
+  it('prints what a sweep did as JSON with --json', async () => {
+    givenSettings();
+    await seeded.ingest.apply([reportOf('meter-0001')]);
+
+    const run = await certfleet('sweep', '--json', '--now', '2026-11-26T11:00:00Z');
+
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      at: '2026-11-26T11:00:00.000Z',
+      dryRun: false,
+      pending: 1,
+      requested: 0,
+      planned: [],
+    });
+  });
+
+  it('with --now plans on virtual time but spaces its calls to the hub on the wall clock', async () => {
+    // The stand-in hub notes when each call really arrives (a monotonic clock, not the test's).
+    const arrivals: number[] = [];
+    const hub = await new StandInFleet(new ManualClock(REPORTED_AT), () =>
+      arrivals.push(performance.now()),
+    ).start();
+    try {
+      // Five calls a second: 200 ms apart. All five are due, and all start at --now: their
+      // jittered starts in the minute (from the device id) are before 12:00:58.
+      givenSettings({ CERTFLEET_IOTHUB_ENDPOINT: hub.url, CERTFLEET_METHOD_CALLS_PER_SECOND: '5' });
+      const devices = ['meter-0001', 'meter-0003', 'meter-0004', 'meter-0005', 'meter-0006'];
+      await seeded.ingest.apply(devices.map((id) => reportOf(id)));
+
+      const run = await certfleet('sweep', '--now', '2026-11-26T12:00:58Z');
+
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(
+        'renewal sweep at 2026-11-26T12:00:58.000Z: 5 pending in the horizon, 5 requested (5 accepted), 0 deadlines passed, 0 expired\n',
+      );
+      expect(hub.calls.map((c) => c.deviceId).sort()).toEqual(devices);
+      const gaps = arrivals.slice(1).map((at, i) => at - arrivals[i]!);
+      // A burst arrives a few ms apart; paced calls 200 ms apart, give or take the network (the
+      // first call also opens the connection), so the bounds leave room for a busy machine.
+      expect(gaps.map((gap) => gap >= 100)).toEqual([true, true, true, true]);
+      expect(arrivals[4]! - arrivals[0]!).toBeGreaterThanOrEqual(650);
+    } finally {
+      await hub.stop();
+    }
+  });
+
   it.each([
     ['without a zone', '2026-11-26T12:00:00'],
     ['without a time', '2026-11-26'],

@@ -113,11 +113,11 @@ describe('loadIotHubSettings', () => {
       expect(problems.join()).not.toContain(KEY_B);
     });
 
-    it('names a host name that is not one', () => {
+    it('names a host name that is not one by its place, not its text (it may be a key pasted there)', () => {
       expect(
         problemsOf({ IotHub__fullyQualifiedName: 'hub-a.azure-devices.net,https://x' }),
       ).toEqual([
-        'IotHub__fullyQualifiedName: https://x is not a host name such as contoso-hub.azure-devices.net',
+        'IotHub__fullyQualifiedName (host name 2): not a host name such as contoso-hub.azure-devices.net',
       ]);
     });
 

@@ -48,7 +48,7 @@ describe('loadSettings', () => {
         renewalPolicy: DEFAULT_RENEWAL_POLICY,
         auditShards: 8,
         maxBodyBytes: 256 * 1024,
-        maxPemBytes: 32 * 1024,
+        maxPemBytes: 4 * 1024,
         renewal: {
           cohortTag: 'cohort',
           cohortPolicies: [],
@@ -326,14 +326,16 @@ describe('loadSettings', () => {
 
     it('names a trust bundle path that is a folder instead of failing with a raw error', () => {
       const error = settingsErrorOf({ CERTFLEET_TRUST_BUNDLE: dir });
-      expect(error.problems).toEqual([`CERTFLEET_TRUST_BUNDLE: cannot read ${dir} (EISDIR)`]);
+      expect(error.problems).toEqual([
+        'CERTFLEET_TRUST_BUNDLE: cannot read the file it names (EISDIR)',
+      ]);
     });
 
-    it('names a trust bundle file that does not exist, with its path', () => {
+    it('names a trust bundle file that does not exist without repeating the value', () => {
       const path = join(dir, 'missing.pem');
       const error = settingsErrorOf({ CERTFLEET_TRUST_BUNDLE: path });
       expect(error.problems).toEqual([
-        `CERTFLEET_TRUST_BUNDLE: neither PEM text nor an existing file (${path})`,
+        'CERTFLEET_TRUST_BUNDLE: neither PEM text nor the path of an existing file',
       ]);
     });
 
@@ -358,6 +360,20 @@ describe('loadSettings', () => {
       writeFileSync(path, 'no certificates here\n');
       expect(settingsErrorOf({ CERTFLEET_TRUST_BUNDLE: path }).problems).toEqual([
         'CERTFLEET_TRUST_BUNDLE: holds no CERTIFICATE block',
+      ]);
+    });
+  });
+  describe('App Service authentication', () => {
+    it('does not trust x-ms-client-principal-name unless CERTFLEET_TRUST_EASY_AUTH says Easy Auth is on', () => {
+      expect(loadSettings({}).trustEasyAuth).toBeUndefined();
+      expect(loadSettings({ CERTFLEET_TRUST_EASY_AUTH: 'false' }).trustEasyAuth).toBeUndefined();
+      expect(loadSettings({ CERTFLEET_TRUST_EASY_AUTH: 'true' }).trustEasyAuth).toBe(true);
+      expect(loadSettings({ CERTFLEET_TRUST_EASY_AUTH: ' True ' }).trustEasyAuth).toBe(true);
+    });
+
+    it('names CERTFLEET_TRUST_EASY_AUTH when it is neither true nor false', () => {
+      expect(settingsErrorOf({ CERTFLEET_TRUST_EASY_AUTH: 'yes' }).problems).toEqual([
+        'CERTFLEET_TRUST_EASY_AUTH: must be true or false: whether App Service authentication is on',
       ]);
     });
   });

@@ -118,6 +118,17 @@ export function auditTrailContract(name: string, aTrail: () => AuditTrail): void
       expect(await verifiedRecords(trail, DAY)).toBe(3);
     });
 
+    it('answers how many records each append wrote, never counting one already written', async () => {
+      const trail = aTrail();
+      const written = [anEntry(), anEntry({ deviceId: 'meter-1' })];
+      const fresh = anEntry({ occurredAt: '2026-11-24T08:00:00.000Z' });
+
+      expect(await trail.append(written, { mayAlreadyBeWritten: false })).toBe(2);
+      expect(await trail.append([...written, fresh], { mayAlreadyBeWritten: true })).toBe(1);
+      expect(await trail.append([fresh, written[0]!], { mayAlreadyBeWritten: false })).toBe(0);
+      expect(await trail.append([], { mayAlreadyBeWritten: false })).toBe(0);
+    });
+
     it('has nothing to read or verify on a date without entries', async () => {
       const trail = aTrail();
       await trail.append([anEntry()], { mayAlreadyBeWritten: false });

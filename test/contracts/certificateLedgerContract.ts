@@ -123,6 +123,28 @@ export function certificateLedgerContract(name: string, aLedger: () => Certifica
       expect(again?.connection.state).toBe('unknown');
     });
 
+    it('keeps hub a/x with device d apart from hub a with device x/d, in records and index', async () => {
+      const ledger = aLedger();
+      const one = { hub: 'a/x', deviceId: 'd' };
+      const other = { hub: 'a', deviceId: 'x/d' };
+      await ledger.write(
+        aRecord(one.deviceId, certified('2026-11-25T00:00:00.000Z'), one.hub),
+        undefined,
+      );
+      await ledger.write(
+        aRecord(other.deviceId, certified('2026-11-25T00:00:00.000Z'), other.hub),
+        undefined,
+      );
+
+      expect((await ledger.read(one))?.value).toMatchObject(one);
+      expect((await ledger.read(other))?.value).toMatchObject(other);
+      const due = [];
+      for await (const entry of ledger.actionsDueBefore(T))
+        due.push({ hub: entry.hub, deviceId: entry.deviceId });
+      expect(due).toHaveLength(2);
+      expect(due).toEqual(expect.arrayContaining([one, other]));
+    });
+
     it('finds a device id in every hub that has it, and only that exact id', async () => {
       const ledger = aLedger();
       for (const [hub, deviceId] of [
@@ -317,6 +339,30 @@ export function certificateLedgerContract(name: string, aLedger: () => Certifica
       expect(due).toContain('2026-11-28T00:00:00.000Z');
       expect(due).not.toContain('2026-11-24T00:00:00.000Z');
       expect((await ledger.read(key))?.value.renewalDueAt).toBe('2026-11-28T00:00:00.000Z');
+    });
+
+    it("forgets an entry the losing write left, keeps the record's own, and forgets twice without error", async () => {
+      const ledger = aLedger();
+      const asRead = await written(
+        ledger,
+        aRecord(key.deviceId, certified('2026-11-24T00:00:00.000Z')),
+      );
+      const winner = { ...asRead.value, ...certified('2026-11-28T00:00:00.000Z') };
+      const loser = { ...asRead.value, ...certified('2026-11-29T00:00:00.000Z') };
+      await ledger.write(winner, asRead);
+      await expect(ledger.write(loser, asRead)).rejects.toBeInstanceOf(WriteConflict);
+      const left = (await dueBefore(ledger, T)).filter(
+        (e) => e.actionAt === '2026-11-29T00:00:00.000Z',
+      );
+      expect(left).toHaveLength(1); // written before the record, as every ledger does
+
+      for (const entry of left) {
+        await ledger.forgetAction(entry);
+        await ledger.forgetAction(entry);
+      }
+
+      const due = (await dueBefore(ledger, T)).map((e) => e.actionAt);
+      expect(due).toEqual(['2026-11-28T00:00:00.000Z']);
     });
   });
 }

@@ -1,9 +1,14 @@
 import {
   ChainedAuditRecord,
+  appendPoint,
+  appendPointFromTail,
   canonicalJson,
+  chainBreakEntry,
   chainEntries,
   genesisHead,
+  readChain,
   recordHash,
+  verifyAuditBlobs,
   verifyChain,
 } from '../../shared/domain/AuditChain';
 import { AuditEntry } from '../../shared/domain/AuditEntry';
@@ -80,6 +85,7 @@ describe('verifyChain', () => {
       ok: true,
       records: 3,
       head: { seq: 3, hash: last.hash },
+      breaks: [],
     });
   });
 
@@ -89,7 +95,7 @@ describe('verifyChain', () => {
       BLOB,
       firstBatch.map((r) => JSON.stringify(r)),
     );
-    if (!head.ok) throw new Error(head.problem);
+    if (!head.ok) throw new Error('expected the first batch to verify');
     const secondBatch = chainEntries(head.head, [anEntry(3)]);
 
     const lines = [...firstBatch, ...secondBatch].map((r) => JSON.stringify(r));
@@ -98,7 +104,12 @@ describe('verifyChain', () => {
   });
 
   it('verifies an empty blob and skips blank lines', () => {
-    expect(verifyChain(BLOB, [])).toEqual({ ok: true, records: 0, head: genesisHead(BLOB) });
+    expect(verifyChain(BLOB, [])).toEqual({
+      ok: true,
+      records: 0,
+      head: genesisHead(BLOB),
+      breaks: [],
+    });
     expect(verifyChain(BLOB, [...linesOf(BLOB, 2), ''])).toMatchObject({ ok: true, records: 2 });
   });
 
@@ -122,15 +133,26 @@ describe('verifyChain', () => {
     ['the findings', (r) => (r.findings = [])],
     ['an added field', (r) => (r.detail = 'nothing to see')],
     ['a removed field', (r) => delete r.opType],
-    ['the hash', (r) => (r.hash = '0'.repeat(64))],
-  ])('detects an edit of %s on the line edited', (_what, edit) => {
+  ])('detects an edit of %s on the line edited, and verifies the lines after it', (_what, edit) => {
     const lines = editLine(linesOf(BLOB, 3), 2, edit);
 
-    expect(verifyChain(BLOB, lines)).toEqual({
+    expect(verifyChain(BLOB, lines)).toMatchObject({
+      ok: false,
+      records: 2,
+      breaks: [{ line: 2, problem: 'hash does not match the record' }],
+    });
+  });
+
+  it('detects an edit of the hash on the line edited, and on the line that links to it', () => {
+    const lines = editLine(linesOf(BLOB, 3), 2, (r) => (r.hash = '0'.repeat(64)));
+
+    expect(verifyChain(BLOB, lines)).toMatchObject({
       ok: false,
       records: 1,
-      line: 2,
-      problem: 'hash does not match the record',
+      breaks: [
+        { line: 2, problem: 'hash does not match the record' },
+        { line: 3, problem: 'prevHash does not match the line before' },
+      ],
     });
   });
 
@@ -141,11 +163,10 @@ describe('verifyChain', () => {
       record.hash = recordHash(unsigned);
     });
 
-    expect(verifyChain(BLOB, lines)).toEqual({
+    expect(verifyChain(BLOB, lines)).toMatchObject({
       ok: false,
       records: 2,
-      line: 3,
-      problem: 'prevHash does not match the line before',
+      breaks: [{ line: 3, problem: 'prevHash does not match the line before' }],
     });
   });
 
@@ -154,46 +175,46 @@ describe('verifyChain', () => {
 
     expect(verifyChain(BLOB, lines)).toMatchObject({
       ok: false,
-      line: 3,
-      problem: 'expected seq 3, found 7',
+      breaks: [{ line: 3, problem: 'expected seq 3, found 7' }],
     });
   });
 
-  it('detects a deleted line at the line that follows it', () => {
+  it('detects a deleted line at the line that follows it, once', () => {
     const lines = linesOf(BLOB, 4);
     lines.splice(1, 1);
 
-    expect(verifyChain(BLOB, lines)).toEqual({
+    expect(verifyChain(BLOB, lines)).toMatchObject({
       ok: false,
-      records: 1,
-      line: 2,
-      problem: 'expected seq 2, found 3',
+      records: 2,
+      breaks: [{ line: 2, problem: 'expected seq 2, found 3' }],
     });
   });
 
   it('detects a deleted first line', () => {
     const lines = linesOf(BLOB, 3).slice(1);
 
-    expect(verifyChain(BLOB, lines)).toMatchObject({ ok: false, line: 1, records: 0 });
-  });
-
-  it('detects reordered lines', () => {
-    const [one, two, three] = linesOf(BLOB, 3) as [string, string, string];
-
-    expect(verifyChain(BLOB, [one, three, two])).toEqual({
+    expect(verifyChain(BLOB, lines)).toMatchObject({
       ok: false,
       records: 1,
-      line: 2,
-      problem: 'expected seq 2, found 3',
+      breaks: [{ line: 1, problem: 'expected seq 1, found 2' }],
+    });
+  });
+
+  it('detects reordered lines at the line out of place', () => {
+    const [one, two, three] = linesOf(BLOB, 3) as [string, string, string];
+
+    expect(verifyChain(BLOB, [one, three, two])).toMatchObject({
+      ok: false,
+      records: 2,
+      breaks: [{ line: 2, problem: 'expected seq 2, found 3' }],
     });
   });
 
   it('detects lines moved to another blob', () => {
-    expect(verifyChain(OTHER_BLOB, linesOf(BLOB, 2))).toEqual({
+    expect(verifyChain(OTHER_BLOB, linesOf(BLOB, 2))).toMatchObject({
       ok: false,
-      records: 0,
-      line: 1,
-      problem: 'prevHash does not match the line before',
+      records: 1,
+      breaks: [{ line: 1, problem: 'prevHash does not match the line before' }],
     });
   });
 
@@ -203,8 +224,10 @@ describe('verifyChain', () => {
 
     expect(verifyChain(BLOB, lines)).toMatchObject({
       ok: false,
-      line: 2,
-      problem: 'prevHash does not match the line before',
+      breaks: [
+        { line: 2, problem: 'prevHash does not match the line before' },
+        { line: 3, problem: 'prevHash does not match the line before' },
+      ],
     });
   });
 
@@ -214,20 +237,252 @@ describe('verifyChain', () => {
     expect(verifyChain(BLOB, [one, '', two, two])).toMatchObject({
       ok: false,
       records: 2,
-      line: 4,
+      breaks: [{ line: 4, problem: 'expected seq 3, found 2' }],
     });
   });
 
   it.each([
-    ['not JSON', '{"seq": 2, '],
-    ['JSON null', 'null'],
-    ['a JSON number', '42'],
-    ['a JSON array', '[1, 2]'],
-  ])('reports a line that is %s instead of failing', (_what, bad) => {
+    ['not JSON', '{"seq": 2, ', 'line is not JSON'],
+    ['JSON null', 'null', 'line is not a JSON object'],
+    ['a JSON number', '42', 'line is not a JSON object'],
+    ['a JSON array', '[1, 2]', 'line is not a JSON object'],
+    [
+      'an object without a seq',
+      '{"id": "x"}',
+      'line is not an audit record: seq is missing or not a whole number',
+    ],
+  ])('reports a line that is %s instead of failing, and goes on', (_what, bad, problem) => {
     const lines = linesOf(BLOB, 2);
     lines.splice(1, 0, bad);
 
-    expect(verifyChain(BLOB, lines)).toMatchObject({ ok: false, records: 1, line: 2 });
+    expect(verifyChain(BLOB, lines)).toEqual({
+      ok: false,
+      records: 2,
+      head: verifyChain(BLOB, linesOf(BLOB, 2)).head,
+      breaks: [{ line: 2, problem }],
+    });
+  });
+
+  it('reports every bad line of a blob and verifies the lines between them', () => {
+    const [one, two, three, four, five] = linesOf(BLOB, 5) as string[];
+    const edited = editLine([three as string], 1, (r) => (r.deviceId = 'thermostat-9999'))[0];
+
+    const lines = [one, 'garbage', two, edited, four, '{"half": "a rec', five] as string[];
+
+    expect(verifyChain(BLOB, lines)).toMatchObject({
+      ok: false,
+      records: 4,
+      breaks: [
+        { line: 2, problem: 'line is not JSON' },
+        { line: 4, problem: 'hash does not match the record' },
+        { line: 6, problem: 'line is not JSON' },
+      ],
+    });
+  });
+
+  it('names what is wrong with a line without quoting anything it holds', () => {
+    const secret = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC';
+    const [one] = linesOf(BLOB, 1) as [string];
+    const record = JSON.parse(one) as Record<string, unknown>;
+    const lines = [
+      `-----BEGIN PRIVATE KEY-----${secret}`,
+      JSON.stringify({ ...record, seq: secret }),
+      JSON.stringify({ ...record, hub: { key: secret } }),
+      JSON.stringify({ ...record, detail: secret }),
+    ];
+
+    const verification = verifyChain(BLOB, lines);
+
+    expect(verification.breaks.map((b) => b.problem)).toEqual([
+      'line is not JSON',
+      'line is not an audit record: seq is missing or not a whole number',
+      'line is not an audit record: hub is missing or not a string',
+      'hash does not match the record',
+    ]);
+    expect(JSON.stringify(verification)).not.toContain(secret);
+  });
+
+  it('reads a blob as stored, where its last line must end with a newline', () => {
+    const text = `${linesOf(BLOB, 3).join('\n')}\n`;
+
+    expect(verifyChain(BLOB, text)).toMatchObject({ ok: true, records: 3 });
+    expect(verifyChain(BLOB, text.slice(0, -1))).toMatchObject({
+      ok: false,
+      records: 2,
+      breaks: [{ line: 3, problem: 'the line does not end with a newline' }],
+    });
+    expect(verifyChain(BLOB, `${text}\n \r\n`)).toMatchObject({ ok: true, records: 3 });
+  });
+});
+
+describe('readChain', () => {
+  it('gives the records that verify, and leaves out the lines that do not', () => {
+    const [one, two, three] = linesOf(BLOB, 3) as [string, string, string];
+
+    const { records, verification } = readChain(BLOB, [one, 'garbage', two, '[]', three]);
+
+    expect(records.map((r) => r.id)).toEqual(['entry-1', 'entry-2', 'entry-3']);
+    expect(verification.breaks.map((b) => b.line)).toEqual([2, 4]);
+  });
+});
+
+describe('appendPoint', () => {
+  const text = (lines: readonly string[]) => lines.map((l) => `${l}\n`).join('');
+
+  it('appends after the last record, knowing the entries written', () => {
+    const lines = linesOf(BLOB, 3);
+
+    expect(appendPoint(BLOB, text(lines))).toEqual({
+      ok: true,
+      head: verifyChain(BLOB, lines).head,
+      ids: new Set(['entry-1', 'entry-2', 'entry-3']),
+    });
+  });
+
+  it('appends after the genesis of an empty or blank blob', () => {
+    expect(appendPoint(BLOB, '')).toEqual({ ok: true, head: genesisHead(BLOB), ids: new Set() });
+    expect(appendPoint(BLOB, '\n  \n')).toMatchObject({ ok: true, head: genesisHead(BLOB) });
+  });
+
+  it('appends after a bad line in the middle that a chained record follows', () => {
+    const [one, two] = linesOf(BLOB, 2) as [string, string];
+
+    expect(appendPoint(BLOB, text([one, 'garbage', two, '']))).toMatchObject({
+      ok: true,
+      head: verifyChain(BLOB, [one, two]).head,
+    });
+  });
+
+  it.each([
+    ['garbage', 'garbage\n', 'line is not JSON'],
+    ['half a record', '{"id": "entry-4", "seq": 4, "pre', 'line is not JSON'],
+    ['a line that is not JSON', 'not json at all\n', 'line is not JSON'],
+    [
+      'a record that does not chain',
+      `${linesOf(OTHER_BLOB, 4)[3]}\n`,
+      'prevHash does not match the line before',
+    ],
+    [
+      'a chained record without its newline',
+      JSON.stringify(chainEntries(verifyChain(BLOB, linesOf(BLOB, 3)).head, [anEntry(4)])[0]),
+      'the line does not end with a newline',
+    ],
+  ])('appends nothing after %s, naming its line', (_what, corrupt, problem) => {
+    const point = appendPoint(BLOB, `${text(linesOf(BLOB, 3))}${corrupt}`);
+
+    expect(point).toEqual({ ok: false, break: { line: 4, problem } });
+  });
+});
+
+describe('appendPointFromTail', () => {
+  const whole = `${linesOf(BLOB, 4).join('\n')}\n`;
+
+  it('appends after the last record of a window that starts inside a line, knowing its entries', () => {
+    const tail = whole.slice(whole.indexOf('\n') - 10);
+
+    expect(appendPointFromTail(tail)).toEqual({
+      ok: true,
+      head: verifyChain(BLOB, whole).head,
+      ids: new Set(['entry-2', 'entry-3', 'entry-4']),
+    });
+  });
+
+  it('cannot tell from a window that holds one record, or that ends in a bad line', () => {
+    const lastTwoLines = whole.slice(whole.lastIndexOf('\n', whole.length - 2) - 10);
+
+    expect(appendPointFromTail(lastTwoLines)).toBeUndefined();
+    expect(appendPointFromTail(`${whole}garbage\n`)).toBeUndefined();
+    expect(appendPointFromTail(whole.slice(0, -1))).toBeUndefined();
+  });
+});
+
+describe('chainBreakEntry', () => {
+  const broken = { blob: BLOB, line: 4, problem: 'line is not JSON' };
+
+  it('names the blob and line where the chain broke, and no device', () => {
+    expect(chainBreakEntry(broken, '2026-11-23T12:00:00.000Z')).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{32}$/),
+      type: 'audit.chain-broken',
+      hub: '',
+      deviceId: '',
+      occurredAt: '2026-11-23T12:00:00.000Z',
+      recordedAt: '2026-11-23T12:00:00.000Z',
+      chainBreak: broken,
+    });
+  });
+
+  it('has the same id whoever records the break, and when', () => {
+    const id = chainBreakEntry(broken, '2026-11-23T12:00:00.000Z').id;
+
+    expect(chainBreakEntry(broken, '2026-11-24T08:00:00.000Z').id).toBe(id);
+    expect(chainBreakEntry({ ...broken, line: 5 }, '2026-11-23T12:00:00.000Z').id).not.toBe(id);
+    expect(
+      chainBreakEntry({ ...broken, blob: OTHER_BLOB }, '2026-11-23T12:00:00.000Z').id,
+    ).not.toBe(id);
+  });
+});
+
+describe('verifyAuditBlobs', () => {
+  const NEXT = '2026/11/23/shard-03.1.jsonl';
+  const corrupt = [...linesOf(BLOB, 3), 'garbage'];
+
+  it('tells a break recorded in a later segment from a silent one', () => {
+    const recording = chainEntries(genesisHead(NEXT), [
+      chainBreakEntry(
+        { blob: BLOB, line: 4, problem: 'line is not JSON' },
+        '2026-11-23T12:00:00.000Z',
+      ),
+      anEntry(5),
+    ]).map((r) => JSON.stringify(r));
+
+    expect(verifyAuditBlobs([{ name: BLOB, content: corrupt }])).toEqual([
+      {
+        name: BLOB,
+        result: expect.objectContaining({ breaks: [{ line: 4, problem: 'line is not JSON' }] }),
+      },
+    ]);
+    expect(
+      verifyAuditBlobs([
+        { name: BLOB, content: corrupt },
+        { name: NEXT, content: recording },
+      ]),
+    ).toEqual([
+      {
+        name: BLOB,
+        result: expect.objectContaining({
+          ok: false,
+          records: 3,
+          breaks: [{ line: 4, problem: 'line is not JSON', recordedIn: NEXT }],
+        }),
+      },
+      { name: NEXT, result: expect.objectContaining({ ok: true, records: 2, breaks: [] }) },
+    ]);
+  });
+
+  it('does not take a break record that itself fails to verify, or names another line, as a record of it', () => {
+    const forged = JSON.stringify({
+      ...chainEntries(genesisHead(NEXT), [
+        chainBreakEntry(
+          { blob: BLOB, line: 4, problem: 'line is not JSON' },
+          '2026-11-23T12:00:00.000Z',
+        ),
+      ])[0],
+      seq: 2,
+    });
+    const otherLine = chainEntries(genesisHead(NEXT), [
+      chainBreakEntry(
+        { blob: BLOB, line: 3, problem: 'line is not JSON' },
+        '2026-11-23T12:00:00.000Z',
+      ),
+    ]).map((r) => JSON.stringify(r));
+
+    for (const content of [[forged], otherLine]) {
+      const [blob] = verifyAuditBlobs([
+        { name: BLOB, content: corrupt },
+        { name: NEXT, content },
+      ]);
+      expect(blob?.result.breaks).toEqual([{ line: 4, problem: 'line is not JSON' }]);
+    }
   });
 });
 

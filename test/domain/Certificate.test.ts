@@ -8,6 +8,7 @@ import {
   sameCertificate,
   sameDistinguishedName,
   sameInstant,
+  serialFromDerOctets,
 } from '../../shared/domain/Certificate';
 
 const SHA256_A = 'A'.repeat(64);
@@ -135,6 +136,47 @@ describe('normalizeSerial', () => {
 
   it('refuses a serial that is not hex', () => {
     expect(normalizeSerial('serial-1')).toBeUndefined();
+  });
+
+  it('keeps the sign of a negative serial, as OpenSSL prints one (-05)', () => {
+    expect(normalizeSerial('-5')).toBe('-5');
+    expect(normalizeSerial('-05')).toBe('-5');
+    expect(normalizeSerial(' -0x05 ')).toBe('-5');
+    expect(normalizeSerial('-00:fb')).toBe('-FB');
+  });
+
+  it('has no negative zero', () => {
+    expect(normalizeSerial('-0')).toBe('0');
+  });
+
+  it('refuses a sign anywhere but in front', () => {
+    expect(normalizeSerial('5-')).toBe('5'); // a trailing separator, as before
+    expect(normalizeSerial('--5')).toBeUndefined();
+  });
+});
+
+describe('serialFromDerOctets', () => {
+  it.each([
+    ['a positive serial', '1001', '1001'],
+    ['a positive serial padded with 00 to keep its high bit from being a sign', '00FB', 'FB'],
+    ['a negative serial in two’s complement', 'FB', '-5'],
+    ['minus one', 'FF', '-1'],
+    ['the most negative one-byte serial', '80', '-80'],
+    ['a long negative serial', 'FF00', '-100'],
+    ['zero', '00', '0'],
+  ])('reads %s (%s) as the signed integer a report names (%s)', (_what, octets, serial) => {
+    expect(serialFromDerOctets(octets)).toBe(serial);
+  });
+
+  it('agrees with normalizeSerial, so a reported "-5" names the certificate whose serial is FB', () => {
+    expect(serialFromDerOctets('fb')).toBe(normalizeSerial('-5'));
+    expect(serialFromDerOctets('00fb')).toBe(normalizeSerial('fb'));
+  });
+
+  it('refuses what is not whole octets of hex', () => {
+    expect(serialFromDerOctets('')).toBeUndefined();
+    expect(serialFromDerOctets('ABC')).toBeUndefined();
+    expect(serialFromDerOctets('zz')).toBeUndefined();
   });
 });
 

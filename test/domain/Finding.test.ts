@@ -180,6 +180,81 @@ describe('certificateFindings', () => {
     it('is not checked when a device reported no subject and no PEM', () => {
       expect(codes(aCheck({}, reportedFacts()))).toEqual([]);
     });
+
+    it('matches the registration id the device reports, which a DPS enrollment may map to another device id', () => {
+      expect(
+        codes(
+          aCheck({ registrationId: 'line7-sensor-2' }, pemFacts({ commonName: 'LINE7-sensor-2' })),
+        ),
+      ).toEqual([]);
+    });
+
+    it('names the registration id when the CN is not the one the device reports', () => {
+      expect(
+        certificateFindings(
+          aCheck({ registrationId: 'line7-sensor-2' }, pemFacts({ commonName: DEVICE })),
+        ),
+      ).toEqual([
+        expect.objectContaining({
+          code: 'common-name-mismatch',
+          message: `certificate CN "${DEVICE}" is not the registration id "line7-sensor-2"`,
+        }),
+      ]);
+    });
+
+    it('takes the severity the operator set for a mismatch (CERTFLEET_CN_MISMATCH_SEVERITY)', () => {
+      const [mismatch] = certificateFindings(
+        aCheck({}, pemFacts({ commonName: 'thermostat-0002' }), {
+          severities: { 'common-name-mismatch': 'warning' },
+        }),
+      );
+
+      expect(mismatch).toMatchObject({ code: 'common-name-mismatch', severity: 'warning' });
+    });
+  });
+
+  describe('a whole twin whose PEM disagrees with its reported dates', () => {
+    const STALE_PEM = { validFrom: VALID_FROM, validUntil: VALID_UNTIL };
+    const RENEWED = {
+      validFrom: '2026-11-26T00:00:00.000Z',
+      validUntil: '2026-12-26T00:00:00.000Z',
+    };
+
+    it('is a warning naming both validities and what was recorded, instead of a silent choice', () => {
+      expect(
+        certificateFindings(
+          aCheck(RENEWED, pemFacts(), {
+            pemDatesConflict: { pem: STALE_PEM, reported: RENEWED, recorded: 'pem' },
+          }),
+        ),
+      ).toEqual([
+        {
+          code: 'pem-disagrees-with-dates',
+          severity: 'warning',
+          message:
+            'the twin’s pem is valid 2026-11-01T00:00:00.000Z to 2026-12-01T00:00:00.000Z but its reported dates say 2026-11-26T00:00:00.000Z to 2026-12-26T00:00:00.000Z (a pem the device stopped sending stays in the twin until it reports "pem": null); recorded the pem’s certificate',
+          detectedAt: REPORTED_AT,
+          reportedVersion: 7,
+        },
+      ]);
+    });
+
+    it('replaces the field mismatch about the dates, and still names other fields', () => {
+      expect(
+        certificateFindings(
+          aCheck({ ...RENEWED, serialNumber: '1002' }, pemFacts(), {
+            pemDatesConflict: { pem: STALE_PEM, reported: RENEWED, recorded: 'pem' },
+          }),
+        ).map((f) => [f.code, f.message.slice(0, 40)]),
+      ).toEqual([
+        ['reported-field-mismatch', 'reported serialNumber disagrees with the'],
+        ['pem-disagrees-with-dates', 'the twin’s pem is valid 2026-11-01T00:00'],
+      ]);
+    });
+
+    it('belongs to the current certificate: a new report replaces it', () => {
+      expect(CERTIFICATE_FINDINGS).toContain('pem-disagrees-with-dates');
+    });
   });
 
   describe('the chain', () => {
@@ -270,8 +345,20 @@ describe('finding', () => {
     ['expired-when-reported', 'critical'],
     ['private-key-reported', 'critical'],
     ['invalid-certificate-report', 'warning'],
+    ['pem-disagrees-with-dates', 'warning'],
   ])('gives %s the severity %s', (code, severity) => {
     expect(finding(code, 'm', REPORTED_AT).severity).toBe(severity);
+  });
+
+  it('takes a severity the operator set over the default', () => {
+    expect(
+      finding('common-name-mismatch', 'm', REPORTED_AT, 1, { 'common-name-mismatch': 'warning' })
+        .severity,
+    ).toBe('warning');
+    expect(
+      finding('chain-untrusted', 'm', REPORTED_AT, 1, { 'common-name-mismatch': 'warning' })
+        .severity,
+    ).toBe('critical');
   });
 
   it('leaves out the reported version when there is none', () => {

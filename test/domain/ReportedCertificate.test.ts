@@ -2,6 +2,7 @@ import {
   ReportValidation,
   ReportedCertificate,
   mergeCertificatePatch,
+  pemsToInspect,
   toView,
   validateReportedCertificate,
 } from '../../shared/domain/ReportedCertificate';
@@ -65,6 +66,19 @@ describe('validateReportedCertificate', () => {
         validate({ validFrom: VALID_FROM, validUntil: VALID_UNTIL, serialNumber: '00:0a:1f' }),
       ).serialNumber,
     ).toBe('A1F');
+  });
+
+  it('keeps a validity from the year 0001 as 0001', () => {
+    expect(
+      accepted(validate({ validFrom: '0001-01-01T00:00:00Z', validUntil: VALID_UNTIL })).validFrom,
+    ).toBe('0001-01-01T00:00:00.000Z');
+  });
+
+  it('keeps the sign of a negative serial, so "-5" names the certificate whose serial is -5', () => {
+    expect(
+      accepted(validate({ validFrom: VALID_FROM, validUntil: VALID_UNTIL, serialNumber: '-5' }))
+        .serialNumber,
+    ).toBe('-5');
   });
 
   it('keeps the names and the PEM as reported, and drops fields the contract does not know', () => {
@@ -222,6 +236,103 @@ describe('validateReportedCertificate', () => {
   });
 });
 
+describe('validateReportedCertificate: the chain', () => {
+  const DER_BASE64 = 'MIIBszCCATmgAwIBAgIUGh4=';
+
+  it('accepts the chain as an array of PEM or base64 DER strings, as DPS issued it', () => {
+    const chain = [DER_BASE64, PEM];
+
+    expect(
+      accepted(validate({ validFrom: VALID_FROM, validUntil: VALID_UNTIL, pem: PEM, chain })).chain,
+    ).toEqual(chain);
+  });
+
+  it('treats a null chain as absent (how a device removes it from its twin)', () => {
+    expect(
+      accepted(validate({ validFrom: VALID_FROM, validUntil: VALID_UNTIL, chain: null })),
+    ).toEqual({ validFrom: VALID_FROM, validUntil: VALID_UNTIL });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a string', DER_BASE64, `chain must be an array of strings, got "${DER_BASE64}"`],
+    ['an object', { 0: PEM }, 'chain must be an array of strings, got object'],
+    ['an array holding a number', [PEM, 7], 'chain[1] must be a string, got number'],
+    ['an array holding an empty string', [''], 'chain[0] is empty'],
+    [
+      'nine certificates',
+      Array.from({ length: 9 }, () => DER_BASE64),
+      'chain holds 9 certificates, more than 8',
+    ],
+  ])('rejects a chain that is %s', (_what, chain, problem) => {
+    expect(
+      problemsOf(validate({ validFrom: VALID_FROM, validUntil: VALID_UNTIL, pem: PEM, chain })),
+    ).toEqual([problem]);
+  });
+
+  it('holds each chain string to the limit of one twin string, and names the one over it', () => {
+    const atLimit = 'x'.repeat(LIMITS.maxPemBytes);
+
+    expect(
+      accepted(validate({ validFrom: VALID_FROM, validUntil: VALID_UNTIL, chain: [atLimit] }))
+        .chain,
+    ).toEqual([atLimit]);
+    expect(
+      problemsOf(
+        validate({
+          validFrom: VALID_FROM,
+          validUntil: VALID_UNTIL,
+          chain: [atLimit, `${atLimit}x`],
+        }),
+      ),
+    ).toEqual(['chain[1] is larger than 64 bytes']);
+  });
+});
+
+describe('validateReportedCertificate: the registration id', () => {
+  it('keeps the DPS registration id the device reports', () => {
+    expect(
+      accepted(
+        validate({
+          validFrom: VALID_FROM,
+          validUntil: VALID_UNTIL,
+          registrationId: 'Line-7.Sensor_2',
+        }),
+      ).registrationId,
+    ).toBe('Line-7.Sensor_2');
+  });
+
+  it.each([
+    ['a character DPS does not allow', 'sensor/2'],
+    ['a special character first', '-sensor'],
+    ['a special character last', 'sensor:'],
+    ['more than 128 characters', 'a'.repeat(129)],
+  ])('rejects a registration id with %s', (_what, registrationId) => {
+    expect(
+      problemsOf(validate({ validFrom: VALID_FROM, validUntil: VALID_UNTIL, registrationId })),
+    ).toEqual([
+      'registrationId must be a DPS registration id: up to 128 letters, digits and : . _ -, starting and ending with a letter or digit',
+    ]);
+  });
+});
+
+describe('pemsToInspect', () => {
+  it('gives the leaf PEM and the chain the report carries', () => {
+    expect(pemsToInspect({ pem: PEM, chain: ['QUJD'] }, LIMITS)).toEqual({
+      pem: PEM,
+      chain: ['QUJD'],
+    });
+    expect(pemsToInspect({ pem: PEM }, LIMITS)).toEqual({ pem: PEM, chain: [] });
+  });
+
+  it('gives nothing to inspect without a PEM, or with one the report will be rejected for', () => {
+    expect(pemsToInspect({ chain: ['QUJD'] }, LIMITS)).toBeUndefined();
+    expect(pemsToInspect({ pem: 'x'.repeat(65) }, LIMITS)).toBeUndefined();
+    expect(pemsToInspect({ pem: PEM, chain: 'QUJD' }, LIMITS)).toBeUndefined();
+    expect(pemsToInspect({ pem: PEM, chain: ['x'.repeat(65)] }, LIMITS)).toBeUndefined();
+    expect(pemsToInspect(null, LIMITS)).toBeUndefined();
+  });
+});
+
 describe('toView', () => {
   it('never keeps the PEM, only that there was one', () => {
     const view = toView({
@@ -238,6 +349,17 @@ describe('toView', () => {
       hadPem: true,
     });
     expect(JSON.stringify(view)).not.toContain('BEGIN CERTIFICATE');
+  });
+
+  it('never keeps the chain either', () => {
+    const view = toView({
+      validFrom: VALID_FROM,
+      validUntil: VALID_UNTIL,
+      pem: PEM,
+      chain: [PEM, 'QUJD'],
+    });
+
+    expect(view).toEqual({ validFrom: VALID_FROM, validUntil: VALID_UNTIL, hadPem: true });
   });
 
   it('does not claim a PEM the report did not carry', () => {

@@ -160,13 +160,19 @@ describe('applyLedgerEvent', () => {
       expect(result).toEqual({ outcome: 'duplicate', reason: expect.stringContaining('2') });
     });
 
-    it('keeps the newer certificate when an older twin version arrives', () => {
+    it('keeps the newer certificate when an older twin version arrives, and puts the older one in the history before it', () => {
       const before = given(patch(1, aCertificate()), patch(3, aRenewal()));
 
-      const result = apply(before, patch(2, aCertificate({ validUntil: '2027-01-01T00:00:00Z' })));
+      const record = appliedRecord(
+        apply(before, patch(2, aCertificate({ validUntil: '2027-01-01T00:00:00Z' }))),
+      );
 
-      expect(result.outcome).toBe('stale');
-      expect(result).not.toHaveProperty('record');
+      expect(record.current).toEqual(before.current);
+      expect(record.history?.map((h) => [h.reportedVersion, h.validUntil])).toEqual([
+        [1, FIRST.validUntil],
+        [2, '2027-01-01T00:00:00.000Z'],
+        [3, RENEWED.validUntil],
+      ]);
     });
 
     it('ignores a report that does not touch the certificate', () => {
@@ -661,17 +667,37 @@ describe('applyLedgerEvent', () => {
     });
 
     it.each<[string, LedgerEvent]>([
-      [
-        'a twin report from before the deletion',
-        patch(2, aRenewal(), { occurredAt: '2026-11-26T23:59:59.000Z' }),
-      ],
       ['a create from before the deletion', created(AT.created)],
-      ['a connection change from before the deletion', connected('2b', '2026-11-26T23:00:00.000Z')],
       ['a twin report made at the deletion', patch(2, aRenewal(), { occurredAt: AT.deleted })],
     ])('ignores %s as stale', (_what, event) => {
       const before = given(created(), patch(1, aCertificate()), deleted(AT.deleted));
 
       expect(apply(before, event).outcome).toBe('stale');
+    });
+
+    it('places a twin report from before the deletion in the life it belongs to, and the device stays deleted', () => {
+      const before = given(created(), patch(1, aCertificate()), deleted(AT.deleted));
+
+      const record = appliedRecord(
+        apply(before, patch(2, aRenewal(), { occurredAt: '2026-11-26T23:59:59.000Z' })),
+      );
+
+      expect(record).toMatchObject({ lifecycle: 'deleted', deletedAt: AT.deleted });
+      expect(record.current?.validUntil).toBe(RENEWED.validUntil);
+      expect(auditTypes(record)).toEqual(['certificate.renewed']);
+    });
+
+    it('places a connection change from before the deletion in the life it belongs to: the device stays deleted, last seen then', () => {
+      const before = given(created(), patch(1, aCertificate()), deleted(AT.deleted));
+
+      const record = appliedRecord(apply(before, connected('2b', '2026-11-26T23:00:00.000Z')));
+
+      expect(record).toMatchObject({
+        lifecycle: 'deleted',
+        lastSeenAt: '2026-11-26T23:00:00.000Z',
+        connection: { state: 'disconnected', changedAt: AT.deleted },
+      });
+      expect(record.pendingAudit).toEqual([]);
     });
 
     it('starts a new incarnation when the device is created again', () => {
@@ -726,8 +752,13 @@ describe('applyLedgerEvent', () => {
       expect(record).toMatchObject({ lifecycle: 'active', createdAt: AT.afterRecreation });
       expect(auditTypes(record)).toEqual(['certificate.first-seen']);
       expect(record.previous?.validUntil).toBe(FIRST.validUntil);
-      // Its create event, arriving late, is older than what the record knows: nothing changes.
-      expect(apply({ ...record, pendingAudit: [] }, created(AT.recreated)).outcome).toBe('stale');
+      // Its create event, arriving late, gives the life its creation time; nothing else changes.
+      const withCreation = appliedRecord(
+        apply({ ...record, pendingAudit: [] }, created(AT.recreated)),
+      );
+      expect(withCreation.createdAt).toBe(AT.recreated);
+      expect(withCreation.current).toEqual(record.current);
+      expect(withCreation.pendingAudit).toEqual([]);
     });
 
     it('keeps audit entries not yet written when a deleted device comes back', () => {
@@ -910,9 +941,13 @@ describe('applyLedgerEvent', () => {
       expect(recordOf(late).pendingAudit[0]?.recordedAt).toBe('2026-12-24T00:00:00.000Z');
     });
 
-    it('gives the same certificate at another $version another id', () => {
-      expect(idOf(undefined, patch(1, aCertificate()))).not.toEqual(
+    it('gives a change the same id whichever report told it, and one that happens again another', () => {
+      expect(idOf(undefined, patch(1, aCertificate()))).toEqual(
         idOf(undefined, patch(2, aCertificate())),
+      );
+      const removed = given(patch(1, aCertificate()), patch(2, null));
+      expect(idOf(removed, patch(3, aCertificate()))).not.toEqual(
+        idOf(undefined, patch(1, aCertificate())),
       );
     });
 
@@ -1085,12 +1120,18 @@ describe('applyLedgerEvent, edge cases of ordering and evidence', () => {
     expect(apply(before, untouched(3)).outcome).toBe('irrelevant');
   });
 
-  it('moves the deletion time forward when a device is deleted again, so older events stay stale', () => {
+  it('moves the deletion time forward when a device is deleted again, and places a late re-creation between the two deletions', () => {
     const before = given(created(), patch(2, aCertificate()), deleted(AT.deleted));
     const record = appliedRecord(apply(before, deleted(AT.afterRecreation)));
 
     expect(record.deletedAt).toBe(AT.afterRecreation);
-    expect(apply(record, created(AT.recreated)).outcome).toBe('stale');
+    const placed = appliedRecord(apply(record, created(AT.recreated)));
+    expect(placed).toMatchObject({
+      lifecycle: 'deleted',
+      deletedAt: AT.afterRecreation,
+      incarnation: 1,
+    });
+    expect(placed.previous?.validUntil).toBe(FIRST.validUntil);
   });
 });
 

@@ -120,7 +120,8 @@ describe('GET /api/devices/{deviceId}', () => {
 });
 
 describe('POST /api/devices/{deviceId}/renew', () => {
-  beforeEach(() => givenTheLedger());
+  // App Service authentication is on: the platform names the caller in x-ms-client-principal-name.
+  beforeEach(() => givenTheLedger({ CERTFLEET_TRUST_EASY_AUTH: 'true' }));
 
   it('asks the device at once and audits who asked and why', async () => {
     const response = await renew(
@@ -152,12 +153,12 @@ describe('POST /api/devices/{deviceId}/renew', () => {
     });
   });
 
-  it('names the caller given in the body when App Service authentication names nobody', async () => {
+  it('names the caller given in the body when App Service authentication names nobody, as claimed by a key holder', async () => {
     const response = await renew('pump-0001', { reason: 'field test', requestedBy: 'ops-bot' });
 
     expect(response.status).toBe(202);
     const [due] = await auditOfToday();
-    expect(due?.renewal?.requestedBy).toBe('ops-bot');
+    expect(due?.renewal?.requestedBy).toBe('function key holder (claimed: ops-bot)');
   });
 
   it('answers 400 without a reason, with a blank one or with a body that is not JSON, asking nobody', async () => {
@@ -215,7 +216,9 @@ describe('POST /api/devices/{deviceId}/renew', () => {
 });
 
 describe('POST /api/devices/{deviceId}/renew for a device certfleet gave up on', () => {
-  beforeEach(() => givenTheLedger({ CERTFLEET_RENEWAL_MAX_FAILURES: '1' }));
+  beforeEach(() =>
+    givenTheLedger({ CERTFLEET_RENEWAL_MAX_FAILURES: '1', CERTFLEET_TRUST_EASY_AUTH: 'true' }),
+  );
 
   it('starts a new campaign, asks the device and names who asked', async () => {
     fleet.behaviour = () => REFUSES;
@@ -265,5 +268,66 @@ describe('POST /api/devices/{deviceId}/renew when the minute is spent', () => {
     expect(fleet.calls.map((c) => c.deviceId)).toEqual(['pump-0001']);
     const due = (await auditOfToday()).filter((e) => e.deviceId === 'valve-0004');
     expect(due.map((e) => e.type)).toEqual(['renewal.due']);
+  });
+});
+
+describe('POST /api/devices/{deviceId}/renew without App Service authentication (the default)', () => {
+  beforeEach(() => givenTheLedger());
+
+  /** The invocation's log lines, for what the handler logs. */
+  function renewLogging(
+    deviceId: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ response: HttpResponseInit; logged: string[] }> {
+    const logged: string[] = [];
+    const request = new HttpRequest({
+      method: 'POST',
+      url: `http://localhost:7071/api/devices/${deviceId}/renew`,
+      params: { deviceId },
+      headers: { 'content-type': 'application/json', ...headers },
+      body: { string: JSON.stringify(body) },
+    });
+    const invocation = new InvocationContext({
+      functionName: 'renewDevice',
+      invocationId: 'test',
+      logHandler: (_level, ...args) => logged.push(args.map(String).join(' ')),
+    });
+    return renewDevice(request, invocation).then((response) => ({ response, logged }));
+  }
+
+  it('records a name in x-ms-client-principal-name as claimed by a function key holder, not as who asked', async () => {
+    const { response, logged } = await renewLogging(
+      'pump-0001',
+      { reason: 'rotation', requestedBy: 'ops-bot' },
+      { 'x-ms-client-principal-name': 'ciso@contoso.com' },
+    );
+
+    expect(response.status).toBe(202);
+    const [due] = await auditOfToday();
+    expect(due?.renewal?.requestedBy).toBe('function key holder (claimed: ciso@contoso.com)');
+    expect(logged).toEqual([
+      'manual renewal of contoso-hub/pump-0001 by function key holder (claimed: ciso@contoso.com): requested',
+    ]);
+  });
+
+  it('records a function key holder when no name is given', async () => {
+    const response = await renew('pump-0001', { reason: 'rotation' });
+
+    expect(response.status).toBe(202);
+    const [due] = await auditOfToday();
+    expect(due?.renewal?.requestedBy).toBe('function key holder');
+  });
+
+  it('writes nothing to the trail or the log when reason or requestedBy would forge a line', async () => {
+    const forged = await renewLogging('pump-0001', {
+      reason: 'rotation\nmanual renewal of contoso-hub/valve-0004 by ciso@contoso.com: requested',
+      requestedBy: 'ops-bot',
+    });
+
+    expect(forged.response.status).toBe(400);
+    expect(forged.logged).toEqual([]);
+    expect(await auditOfToday()).toEqual([]);
+    expect(fleet.calls).toEqual([]);
   });
 });

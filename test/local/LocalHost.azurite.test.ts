@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { LocalHost } from '../../shared/local/LocalHost';
 import {
@@ -58,6 +59,55 @@ describe('the local host', () => {
   it('answers 404 for a path no trigger serves and 405 for a method the route does not take', async () => {
     expect((await fetch(`${base}/api/nothing/here`)).status).toBe(404);
     expect((await fetch(`${base}/api/devices/meter-7`, { method: 'DELETE' })).status).toBe(405);
+  });
+
+  it.each([
+    ['an escape that is not hex', '%zz'],
+    ['a cut-off UTF-8 sequence', 'meter%E0%A4'],
+    ['an overlong UTF-8 encoding', '%C0%AFetc'],
+  ])('answers 400, not 500, for a path with %s', async (_, segment) => {
+    const response = await fetch(`${base}/api/devices/${segment}`);
+
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: 'the path holds a malformed % escape',
+    });
+  });
+
+  it('answers 400, not 500, for a request target that is not a URL', async () => {
+    const { port } = new URL(base);
+    const statusLine = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write('GET http://[::1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'),
+      );
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      socket.on('end', () => resolve(received.split('\r\n')[0] ?? ''));
+      socket.on('error', reject);
+    });
+
+    expect(statusLine).toBe('HTTP/1.1 400 Bad Request');
+  });
+
+  it('answers 413, not 500, for a body over its limit, and goes on serving', async () => {
+    const response = await fetch(`${base}/api/devices/meter-7/renew`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: 'the body must be at most 1048576 bytes' });
+    expect((await fetch(`${base}/api/devices/${encodeURIComponent('meter#7')}`)).status).toBe(200);
+  });
+
+  it("passes a body under the host's limit to the function, which answers 413 over its own", async () => {
+    const response = await fetch(`${base}/api/devices/meter-7/renew`, {
+      method: 'POST',
+      body: JSON.stringify({ reason: 'x'.repeat(100 * 1024) }),
+    });
+
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: 'the body must be at most 16384 bytes' });
   });
 
   it('lists the routes it serves from the trigger definitions', () => {

@@ -118,6 +118,11 @@ export class InMemoryLedger implements CertificateLedger {
     for (const [, entry] of due) yield { ...entry };
   }
 
+  /** A record's own entry is computed from it and cannot be forgotten; a stranded one can. */
+  async forgetAction(entry: ActionEntry): Promise<void> {
+    this.strandedIndexEntries.delete(indexKey(entry));
+  }
+
   get(deviceId: string, hub = 'contoso-hub'): DeviceRecord | undefined {
     return this.records.get(deviceKeyString({ hub, deviceId }))?.value;
   }
@@ -140,9 +145,10 @@ export class InMemoryAuditTrail implements AuditTrail {
   async append(
     entries: readonly AuditEntry[],
     _options: { mayAlreadyBeWritten: boolean },
-  ): Promise<void> {
+  ): Promise<number> {
     const fail = this.failAfterNextAppend;
     this.failAfterNextAppend = false;
+    let appended = 0;
     for (const entry of entries) {
       const name = entry.occurredAt.slice(0, 10);
       const records = this.blobs.get(name) ?? [];
@@ -153,8 +159,10 @@ export class InMemoryAuditTrail implements AuditTrail {
       const head = last ? { seq: last.seq, hash: last.hash } : genesisHead(name);
       records.push(...chainEntries(head, [entry]));
       this.blobs.set(name, records);
+      appended += 1;
     }
     if (fail) throw new Error('simulated crash after the audit append');
+    return appended;
   }
 
   async verifyDate(date: string): Promise<AuditDateVerification> {

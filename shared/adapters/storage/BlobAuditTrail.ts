@@ -1,11 +1,15 @@
 import { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
 import { AuditEntry } from '../../domain/AuditEntry';
 import {
-  ChainHead,
-  ChainedAuditRecord,
+  AppendPoint,
+  BadAuditLine,
+  appendPoint,
+  appendPointFromTail,
+  chainBreakEntry,
   chainEntries,
   genesisHead,
-  verifyChain,
+  readChain,
+  verifyAuditBlobs,
 } from '../../domain/AuditChain';
 import { AuditDateVerification, AuditTrail, TransientFault } from '../../app/ports';
 import { mapWithConcurrency } from '../../app/concurrency';
@@ -22,6 +26,12 @@ import { codeOf, statusOf, storageCall } from './storageFaults';
  * append after the same line, so the chain holds under concurrency; the loser re-reads the
  * tail and retries. In Azure, add a time-based immutability policy with protected append
  * writes on the container (infra), which Azurite does not emulate.
+ *
+ * A shard-day goes on in its next segment when its blob is full (50,000 blocks) or ends in a
+ * line nothing can be chained after (garbage, a torn write, a record that does not chain: see
+ * `appendPoint`). Whoever starts a segment checks the end of the one before, and when it is
+ * broken the segment's first record is an audit.chain-broken naming that blob and line, so
+ * verification tells a recorded break from a silent one.
  */
 const TAIL_BYTES = 64 * 1024;
 /** Append Block takes at most 4 MiB; stay well under it. */
@@ -29,6 +39,8 @@ const MAX_BLOCK_BYTES = 1024 * 1024;
 const MAX_APPEND_ATTEMPTS = 10;
 
 export class BlobAuditTrail implements AuditTrail {
+  /** A container deleted after start-up is created again by the call that finds it gone. */
+  private readonly recreateContainer = { recreate: () => this.ensureContainer.again() };
   private readonly ensureContainer = retryableOnce(() =>
     storageCall('create audit container', async () => {
       await this.container.createIfNotExists();
@@ -56,49 +68,79 @@ export class BlobAuditTrail implements AuditTrail {
   private async currentSegment(shardDay: string): Promise<number> {
     const known = this.segments.get(shardDay);
     if (known !== undefined) return known;
+    const newest = await this.newestSegment(shardDay);
+    this.segments.set(shardDay, newest);
+    return newest;
+  }
+
+  private async newestSegment(shardDay: string): Promise<number> {
     let highest = 0;
-    await storageCall('list audit segments', async () => {
-      for await (const item of this.container.listBlobsFlat({ prefix: shardDay })) {
-        highest = Math.max(highest, segmentOf(shardDay, item.name) ?? 0);
-      }
-    });
-    this.segments.set(shardDay, highest);
+    await storageCall(
+      'list audit segments',
+      async () => {
+        for await (const item of this.container.listBlobsFlat({ prefix: shardDay })) {
+          highest = Math.max(highest, segmentOf(shardDay, item.name) ?? 0);
+        }
+      },
+      this.recreateContainer,
+    );
     return highest;
   }
 
   async append(
     entries: readonly AuditEntry[],
     options: { mayAlreadyBeWritten: boolean },
-  ): Promise<void> {
-    if (entries.length === 0) return;
+  ): Promise<number> {
+    if (entries.length === 0) return 0;
     await this.ensureContainer();
     const byShardDay = new Map<string, AuditEntry[]>();
     for (const entry of entries) {
       const shardDay = this.shardDayOf(entry);
       byShardDay.set(shardDay, [...(byShardDay.get(shardDay) ?? []), entry]);
     }
-    await mapWithConcurrency([...byShardDay.entries()], 8, async ([shardDay, shardEntries]) => {
-      let pending = uniqueById(shardEntries);
-      if (options.mayAlreadyBeWritten) {
-        const written = await this.idsInShardDay(shardDay);
-        pending = pending.filter((e) => !written.has(e.id));
-      }
-      for (const chunk of chunksBySize(pending)) await this.appendChunk(shardDay, chunk);
-    });
+    // How many records this call appended (the port's answer): not those found written already.
+    const counts = await mapWithConcurrency(
+      [...byShardDay.entries()],
+      8,
+      async ([shardDay, shardEntries]) => {
+        let pending = uniqueById(shardEntries);
+        if (options.mayAlreadyBeWritten) {
+          const written = await this.idsInShardDay(shardDay);
+          pending = pending.filter((e) => !written.has(e.id));
+        }
+        let appended = 0;
+        for (const chunk of chunksBySize(pending))
+          appended += await this.appendChunk(shardDay, chunk);
+        return appended;
+      },
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
   }
 
-  private async appendChunk(shardDay: string, chunk: AuditEntry[]): Promise<void> {
+  /** Appends what of `chunk` the blob does not hold yet; returns how many of its entries. */
+  private async appendChunk(shardDay: string, chunk: AuditEntry[]): Promise<number> {
     let entries = chunk;
     for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt += 1) {
       const segment = await this.currentSegment(shardDay);
       const name = segmentName(shardDay, segment);
       const blob = this.container.getAppendBlobClient(name);
-      const { length, head, recentIds } = await this.tail(name, blob);
+      const { length, point } = await this.tail(name, blob);
+      if (!point.ok) {
+        // Nothing can follow the blob's last line: go on in the next segment, or in a newer one
+        // another writer has started. That segment's first record names this break.
+        this.segments.set(shardDay, Math.max(segment + 1, await this.newestSegment(shardDay)));
+        continue;
+      }
       // Another instance may have just written the same entries (two instances on one
       // partition during a lease handover): what the tail already holds is written.
-      entries = entries.filter((e) => !recentIds.has(e.id));
-      if (entries.length === 0) return;
-      const lines = chainEntries(head, entries)
+      entries = entries.filter((e) => !point.ids.has(e.id));
+      const [first] = entries;
+      if (!first) return 0;
+      const opening =
+        length === 0 && segment > 0
+          ? await this.breakBefore(shardDay, segment, first.recordedAt)
+          : [];
+      const lines = chainEntries(point.head, [...opening, ...entries])
         .map((r) => `${JSON.stringify(r)}\n`)
         .join('');
       const body = Buffer.from(lines, 'utf8');
@@ -118,10 +160,10 @@ export class BlobAuditTrail implements AuditTrail {
         this.segments.set(shardDay, segment + 1);
         continue;
       }
-      if (appended) return;
+      if (appended) return entries.length;
       // The position moved. If the service took this very block and its answer was lost (the
       // SDK then retried and found the blob longer), our bytes sit at our position: written.
-      if (await this.holds(blob, length, body)) return;
+      if (await this.holds(blob, length, body)) return entries.length;
       // Another writer got there first: wait a random while, so contenders spread out instead
       // of all reading the same tail again.
       await new Promise((resolve) =>
@@ -142,59 +184,89 @@ export class BlobAuditTrail implements AuditTrail {
     });
   }
 
-  /** The blob's length and the chain head at its end (its genesis when empty or new). */
-  private async tail(
-    name: string,
-    blob: AppendBlobClient,
-  ): Promise<{ length: number; head: ChainHead; recentIds: Set<string> }> {
-    return storageCall('read audit tail', async () => {
-      let length: number;
-      try {
-        length = (await blob.getProperties()).contentLength ?? 0;
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
+  /**
+   * The first record of a new segment: when the segment before it ends in a line nothing can
+   * follow, the record of that break (its id is the break's, so it is written once).
+   */
+  private async breakBefore(shardDay: string, segment: number, recordedAt: string) {
+    const name = segmentName(shardDay, segment - 1);
+    const end = await this.end(name, this.container.getAppendBlobClient(name));
+    return end && !end.point.ok
+      ? [chainBreakEntry({ blob: name, ...end.point.break }, recordedAt)]
+      : [];
+  }
+
+  /** The blob's length and where the next record goes (after its genesis when empty or new). */
+  private async tail(name: string, blob: AppendBlobClient): Promise<BlobEnd> {
+    return storageCall(
+      'read audit tail',
+      async () => {
+        let length: number;
         try {
-          await blob.create({
-            conditions: { ifNoneMatch: '*' },
-            blobHTTPHeaders: { blobContentType: 'application/x-ndjson' },
-          });
-        } catch (createError) {
-          if (statusOf(createError) !== 409) throw createError;
+          length = (await blob.getProperties()).contentLength ?? 0;
+        } catch (error) {
+          if (statusOf(error) !== 404) throw error;
+          try {
+            await blob.create({
+              conditions: { ifNoneMatch: '*' },
+              blobHTTPHeaders: { blobContentType: 'application/x-ndjson' },
+            });
+          } catch (createError) {
+            if (statusOf(createError) !== 409) throw createError;
+          }
+          length = (await blob.getProperties()).contentLength ?? 0;
         }
-        length = (await blob.getProperties()).contentLength ?? 0;
+        return this.pointAt(name, blob, length);
+      },
+      this.recreateContainer,
+    );
+  }
+
+  /** Like `tail`, for a blob that may not exist (undefined then), without creating it. */
+  private async end(name: string, blob: AppendBlobClient): Promise<BlobEnd | undefined> {
+    return storageCall('read audit tail', async () => {
+      try {
+        const length = (await blob.getProperties()).contentLength ?? 0;
+        return await this.pointAt(name, blob, length);
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
       }
-      if (length === 0) return { length, head: genesisHead(name), recentIds: new Set<string>() };
-      const offset = Math.max(0, length - TAIL_BYTES);
-      const text = (await blob.downloadToBuffer(offset, length - offset)).toString('utf8');
-      const lines = text.split('\n').filter((l) => l.trim() !== '');
-      if (offset > 0) lines.shift(); // the window starts inside a line
-      const last = lines[lines.length - 1];
-      if (!last) throw new Error(`audit blob ${name} ends without a record`);
-      const record = JSON.parse(last) as ChainedAuditRecord;
-      const recentIds = new Set(lines.map((l) => (JSON.parse(l) as AuditEntry).id));
-      return { length, head: { seq: record.seq, hash: record.hash }, recentIds };
     });
+  }
+
+  /** Reads the blob's last 64 KiB, or all of it when they cannot tell (or to number a break). */
+  private async pointAt(name: string, blob: AppendBlobClient, length: number): Promise<BlobEnd> {
+    if (length === 0) {
+      return { length, point: { ok: true, head: genesisHead(name), ids: new Set<string>() } };
+    }
+    const offset = Math.max(0, length - TAIL_BYTES);
+    if (offset > 0) {
+      const tail = (await blob.downloadToBuffer(offset, length - offset)).toString('utf8');
+      const point = appendPointFromTail(tail);
+      if (point) return { length, point };
+    }
+    const whole = (await blob.downloadToBuffer(0, length)).toString('utf8');
+    return { length, point: appendPoint(name, whole) };
   }
 
   private async idsInShardDay(shardDay: string): Promise<Set<string>> {
     const ids = new Set<string>();
     const last = await this.currentSegment(shardDay);
     for (let segment = 0; segment <= last; segment += 1) {
-      const lines = await this.lines(
-        this.container.getAppendBlobClient(segmentName(shardDay, segment)),
-      );
-      for (const line of lines) ids.add((JSON.parse(line) as AuditEntry).id);
+      const name = segmentName(shardDay, segment);
+      const text = await this.text(this.container.getAppendBlobClient(name));
+      for (const record of readChain(name, text).records) ids.add(record.id);
     }
     return ids;
   }
 
-  private async lines(blob: AppendBlobClient): Promise<string[]> {
+  private async text(blob: AppendBlobClient): Promise<string> {
     return storageCall('read audit blob', async () => {
       try {
-        const text = (await blob.downloadToBuffer()).toString('utf8');
-        return text.split('\n').filter((l) => l.trim() !== '');
+        return (await blob.downloadToBuffer()).toString('utf8');
       } catch (error) {
-        if (statusOf(error) === 404) return [];
+        if (statusOf(error) === 404) return '';
         throw error;
       }
     });
@@ -205,29 +277,54 @@ export class BlobAuditTrail implements AuditTrail {
     const names: string[] = [];
     for await (const item of this.container.listBlobsFlat({ prefix: `${datePath(date)}/` }))
       names.push(item.name);
-    return names.sort();
+    // A shard-day's segments in the order they were written: .jsonl, .1.jsonl, .2.jsonl…
+    return names.sort(bySegment);
   }
 
   async verifyDate(date: string): Promise<AuditDateVerification> {
     const blobs = [];
     for (const name of await this.blobNamesFor(date)) {
-      const lines = await this.lines(this.container.getAppendBlobClient(name));
-      blobs.push({ name, result: verifyChain(name, lines) });
+      blobs.push({ name, content: await this.text(this.container.getAppendBlobClient(name)) });
     }
-    return { date: date.slice(0, 10), blobs };
+    return { date: date.slice(0, 10), blobs: verifyAuditBlobs(blobs) };
   }
 
-  async *readDate(date: string): AsyncIterable<AuditEntry> {
+  async *readDate(
+    date: string,
+    options: { onBadLine?: (bad: BadAuditLine) => void } = {},
+  ): AsyncIterable<AuditEntry> {
     for (const name of await this.blobNamesFor(date)) {
-      for (const line of await this.lines(this.container.getAppendBlobClient(name))) {
-        yield JSON.parse(line) as ChainedAuditRecord;
-      }
+      const { records, verification } = readChain(
+        name,
+        await this.text(this.container.getAppendBlobClient(name)),
+      );
+      for (const broken of verification.breaks) options.onBadLine?.({ blob: name, ...broken });
+      yield* records;
     }
   }
 }
 
+/** A blob's length, and where its next record goes. */
+interface BlobEnd {
+  length: number;
+  point: AppendPoint;
+}
+
 function segmentName(shardDay: string, segment: number): string {
   return segment === 0 ? `${shardDay}.jsonl` : `${shardDay}.${segment}.jsonl`;
+}
+
+/** Orders blob names by shard-day, then by segment number (so .10 comes after .9). */
+function bySegment(a: string, b: string): number {
+  const [dayA, segmentA] = splitSegment(a);
+  const [dayB, segmentB] = splitSegment(b);
+  if (dayA !== dayB) return dayA < dayB ? -1 : 1;
+  return segmentA - segmentB;
+}
+
+function splitSegment(name: string): [string, number] {
+  const match = /^(.*?)(?:\.(\d+))?\.jsonl$/.exec(name);
+  return match ? [match[1] ?? name, Number(match[2] ?? 0)] : [name, 0];
 }
 
 function segmentOf(shardDay: string, name: string): number | undefined {

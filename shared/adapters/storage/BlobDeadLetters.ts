@@ -2,13 +2,14 @@ import { ContainerClient } from '@azure/storage-blob';
 import { DeadLetter, DeadLetters } from '../../app/ports';
 import { datePath, escapeKey } from './storageKeys';
 import { retryableOnce } from './retryableOnce';
-import { storageCall } from './storageFaults';
+import { classifyStorageAnswer, storageCall } from './storageFaults';
 
 /**
  * Dead letters: one JSON blob per rejected message, `YYYY/MM/DD/<code>/<id>.json` by the date
  * it was received and the kind of problem, with the reason and the message (private keys
  * already redacted). The id is a hash of the message, so a redelivery the same day overwrites
- * rather than adds. (Not blob index tags: writing them needs Storage Blob Data Owner.)
+ * rather than adds. (Not blob index tags: writing them needs Storage Blob Data Owner.) A
+ * container deleted after start-up is created again by the put that finds it gone.
  */
 export class BlobDeadLetters implements DeadLetters {
   private readonly ensureContainer = retryableOnce(() =>
@@ -25,20 +26,29 @@ export class BlobDeadLetters implements DeadLetters {
     const blob = this.container.getBlockBlobClient(
       `${datePath(letter.receivedAt)}/${escapeKey(letter.code)}/${letter.id}.json`,
     );
-    await storageCall('write dead letter', () =>
-      blob.upload(body, Buffer.byteLength(body), {
-        blobHTTPHeaders: { blobContentType: 'application/json' },
-      }),
+    await storageCall(
+      'write dead letter',
+      () =>
+        blob.upload(body, Buffer.byteLength(body), {
+          blobHTTPHeaders: { blobContentType: 'application/json' },
+        }),
+      { recreate: () => this.ensureContainer.again() },
     );
   }
 
   async *list(): AsyncIterable<DeadLetter> {
     await this.ensureContainer();
-    for await (const item of this.container.listBlobsFlat()) {
-      const buffer = await storageCall('read dead letter', () =>
-        this.container.getBlockBlobClient(item.name).downloadToBuffer(),
-      );
-      yield JSON.parse(buffer.toString('utf8')) as DeadLetter;
+    try {
+      for await (const item of this.container.listBlobsFlat()) {
+        const buffer = await storageCall('read dead letter', () =>
+          this.container.getBlockBlobClient(item.name).downloadToBuffer(),
+        );
+        yield JSON.parse(buffer.toString('utf8')) as DeadLetter;
+      }
+    } catch (error) {
+      // Deleted after start-up: a new container holds no letters.
+      if (classifyStorageAnswer(error) !== 'missing-resource') throw error;
+      await this.ensureContainer.again();
     }
   }
 }

@@ -4,9 +4,17 @@ import { DeviceRecord } from '../../domain/DeviceRecord';
 import { ActionEntry, CertificateLedger, RecordRejected, Versioned } from '../../app/ports';
 import { RenewalStatus } from '../../domain/renewal/RenewalState';
 import { RenewalIndexEntry, renewalIndexChange } from '../../domain/renewal/renewalIndexEntry';
-import { escapeKey, shardOf, unescapeKey } from './storageKeys';
+import {
+  UnstorableKey,
+  escapeKey,
+  ledgerEntityKeys,
+  renewalIndexRowKey,
+  shardOf,
+  unescapeKey,
+} from './storageKeys';
 import { conditionalWrite } from './conditionalWrite';
-import { statusOf, storageCall } from './storageFaults';
+import { retryableOnce } from './retryableOnce';
+import { StorageCallOptions, classifyStorageAnswer, statusOf, storageCall } from './storageFaults';
 
 /**
  * The certificate ledger in Azure Table storage (docs/storage.md says why tables):
@@ -22,6 +30,12 @@ import { statusOf, storageCall } from './storageFaults';
  * The index entry for a new due date is written before the record and the old one deleted
  * after, so a crash leaves at worst an extra entry, never a missing one; readers of the index
  * check the record (`actionsDueBefore` callers compare `nextActionAt`).
+ *
+ * What storage answers (storageFaults.ts): a request about one record that storage can never
+ * accept (a key or a property over its limits) is a `RecordRejected`, so the use case
+ * dead-letters that device's events and goes on; a table deleted after start-up is created
+ * again by the call that finds it gone, which then tries once more. An id that is not text (a
+ * lone surrogate) has no key: no record is found under it and none is written.
  */
 export const DUE_SHARDS = 16;
 /** Table string properties hold at most 64 KiB (32 Ki UTF-16 characters). */
@@ -56,103 +70,147 @@ interface DueEntity {
 }
 
 export class TableCertificateLedger implements CertificateLedger {
-  private ready?: Promise<void>;
+  /** Creates the tables once per process, and again when one was deleted since. */
+  private readonly ensureTables = retryableOnce(() =>
+    storageCall('create ledger tables', async () => {
+      await Promise.all([this.devices.createTable(), this.due.createTable()]);
+    }),
+  );
+
+  /** For calls about one record: its rejection is the record's, a missing table is made again. */
+  private readonly forRecord: StorageCallOptions = {
+    forRecord: true,
+    recreate: () => this.ensureTables.again(),
+  };
 
   constructor(
     private readonly devices: TableClient,
     private readonly due: TableClient,
   ) {}
 
-  /** Creates the tables once per process. */
-  private ensureTables(): Promise<void> {
-    this.ready ??= storageCall('create ledger tables', async () => {
-      await Promise.all([this.devices.createTable(), this.due.createTable()]);
-    }).catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    return this.ready;
-  }
-
   async read(key: DeviceKey): Promise<Versioned<DeviceRecord> | undefined> {
+    const keys = storableKeys(key);
+    if (!keys) return undefined;
     await this.ensureTables();
-    return storageCall('read ledger record', async () => {
-      try {
-        const entity = await this.devices.getEntity<DeviceEntity>(
-          escapeKey(key.hub),
-          escapeKey(key.deviceId),
-        );
-        return { value: fromEntity(entity), etag: entity.etag };
-      } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw error;
-      }
-    });
+    return storageCall(
+      'read ledger record',
+      async () => {
+        try {
+          const entity = await this.devices.getEntity<DeviceEntity>(keys.partitionKey, keys.rowKey);
+          return { value: fromEntity(entity), etag: entity.etag };
+        } catch (error) {
+          if (statusOf(error) === 404 && classifyStorageAnswer(error) !== 'missing-resource')
+            return undefined;
+          throw error;
+        }
+      },
+      this.forRecord,
+    );
   }
 
   async write(
     record: DeviceRecord,
     previous: Versioned<DeviceRecord> | undefined,
   ): Promise<string> {
+    const what = `ledger record ${record.hub}/${record.deviceId}`;
+    try {
+      ledgerEntityKeys(record);
+    } catch (error) {
+      if (error instanceof UnstorableKey) throw new RecordRejected(`${what}: ${error.message}`);
+      throw error;
+    }
     await this.ensureTables();
     // The entry comes and goes by the domain's rule (shared/domain/renewal/renewalIndexEntry.ts).
     const index = renewalIndexChange(previous?.value, record);
     if (index.put) await this.putDue(index.put);
     const entity = toEntity(record);
-    const etag = await conditionalWrite(
-      this.devices,
-      entity,
-      previous?.etag,
-      `ledger record ${record.hub}/${record.deviceId}`,
-    );
+    const etag = await conditionalWrite(this.devices, entity, previous?.etag, what, this.forRecord);
     if (index.remove) await this.deleteDue(record, index.remove.actionAt);
     return etag;
   }
 
   async findByDeviceId(deviceId: string): Promise<DeviceRecord[]> {
+    const rowKey = storableKeys({ hub: '', deviceId })?.rowKey;
+    if (rowKey === undefined) return [];
     await this.ensureTables();
-    const filter = odata`RowKey eq ${escapeKey(deviceId)}`;
-    const found: DeviceRecord[] = [];
-    await storageCall('find ledger record', async () => {
-      for await (const entity of this.devices.listEntities<DeviceEntity>({
-        queryOptions: { filter },
-      })) {
-        found.push(fromEntity(entity));
-      }
-    });
-    return found;
+    const filter = odata`RowKey eq ${rowKey}`;
+    return storageCall(
+      'find ledger record',
+      async () => {
+        const found: DeviceRecord[] = [];
+        for await (const entity of this.devices.listEntities<DeviceEntity>({
+          queryOptions: { filter },
+        })) {
+          found.push(fromEntity(entity));
+        }
+        return found;
+      },
+      { recreate: () => this.ensureTables.again() },
+    );
   }
 
   async *list(options: { hub?: string } = {}): AsyncIterable<DeviceRecord> {
+    let filter: string | undefined;
+    if (options.hub !== undefined) {
+      const partitionKey = storableKeys({ hub: options.hub, deviceId: '' })?.partitionKey;
+      if (partitionKey === undefined) return;
+      filter = odata`PartitionKey eq ${partitionKey}`;
+    }
     await this.ensureTables();
-    const filter = options.hub ? odata`PartitionKey eq ${escapeKey(options.hub)}` : undefined;
     const pages = this.devices
       .listEntities<DeviceEntity>(filter ? { queryOptions: { filter } } : {})
       .byPage({ maxPageSize: 500 });
-    for await (const page of pages) {
-      for (const entity of page) yield fromEntity(entity);
-    }
+    yield* this.unlessTableGone(async function* () {
+      for await (const page of pages) {
+        for (const entity of page) yield fromEntity(entity);
+      }
+    });
   }
 
   async *actionsDueBefore(before: string): AsyncIterable<ActionEntry> {
     await this.ensureTables();
-    for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
-      const filter = odata`PartitionKey eq ${duePartition(shard)} and RowKey lt ${before}`;
-      for await (const entity of this.due.listEntities<DueEntity>({ queryOptions: { filter } })) {
-        yield {
-          hub: entity.hub,
-          deviceId: entity.deviceId,
-          actionAt: entity.actionAt,
-          validUntil: entity.validUntil,
-          status: entity.status as RenewalStatus,
-        };
+    const due = this.due;
+    yield* this.unlessTableGone(async function* () {
+      for (let shard = 0; shard < DUE_SHARDS; shard += 1) {
+        const filter = odata`PartitionKey eq ${duePartition(shard)} and RowKey lt ${before}`;
+        for await (const entity of due.listEntities<DueEntity>({ queryOptions: { filter } })) {
+          yield {
+            hub: entity.hub,
+            deviceId: entity.deviceId,
+            actionAt: entity.actionAt,
+            validUntil: entity.validUntil,
+            status: entity.status as RenewalStatus,
+          };
+        }
       }
+    });
+  }
+
+  async forgetAction(entry: ActionEntry): Promise<void> {
+    await this.ensureTables();
+    await this.deleteDue(entry, entry.actionAt);
+  }
+
+  /**
+   * Streams `items`; when its table turns out to be gone (deleted after start-up), creates the
+   * tables again and ends: a new table holds nothing to list.
+   */
+  private async *unlessTableGone<T>(items: () => AsyncIterable<T>): AsyncIterable<T> {
+    try {
+      yield* items();
+    } catch (error) {
+      if (classifyStorageAnswer(error) !== 'missing-resource') throw error;
+      await this.ensureTables.again();
     }
   }
 
   private async putDue(entry: RenewalIndexEntry): Promise<void> {
     const entity: DueEntity = { ...dueKeys(entry, entry.actionAt), ...entry };
-    await storageCall('write renewal index', () => this.due.upsertEntity(entity, 'Replace'));
+    await storageCall(
+      'write renewal index',
+      () => this.due.upsertEntity(entity, 'Replace'),
+      this.forRecord,
+    );
   }
 
   private async deleteDue(key: DeviceKey, renewalDueAt: string): Promise<void> {
@@ -174,8 +232,18 @@ function duePartition(shard: number): string {
 function dueKeys(key: DeviceKey, renewalDueAt: string) {
   return {
     partitionKey: duePartition(shardOf(key.hub, key.deviceId, DUE_SHARDS)),
-    rowKey: `${renewalDueAt}~${escapeKey(key.hub)}~${escapeKey(key.deviceId)}`,
+    rowKey: renewalIndexRowKey(renewalDueAt, key),
   };
+}
+
+/** The entity's keys, or undefined for an id that cannot be a key unaltered. */
+function storableKeys(key: DeviceKey): { partitionKey: string; rowKey: string } | undefined {
+  try {
+    return ledgerEntityKeys(key);
+  } catch (error) {
+    if (error instanceof UnstorableKey) return undefined;
+    throw error;
+  }
 }
 
 function toEntity(record: DeviceRecord): DeviceEntity {
@@ -188,8 +256,7 @@ function toEntity(record: DeviceRecord): DeviceEntity {
     );
   }
   const entity: DeviceEntity = {
-    partitionKey: escapeKey(record.hub),
-    rowKey: escapeKey(record.deviceId),
+    ...ledgerEntityKeys(record),
     hub: record.hub,
     deviceId: record.deviceId,
     lifecycle: record.lifecycle,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DeviceKey, loneSurrogateAt } from '../../domain/DeviceKey';
 
 /**
  * IoT Hub device ids may hold `# ? ! ( ) , : = @ $ ' % * +` and more (AZURE-FACTS.md), and
@@ -7,8 +8,13 @@ import { createHash } from 'node:crypto';
  * hex), `_` included. Not `%`: the Table service decodes `%` in keys a second time on some
  * operations, so a `%XX` key could not be read back. The escape is injective (two ids never
  * share a key), and `~` never appears in an escaped id, which makes it a safe separator.
+ *
+ * A lone surrogate has no UTF-8 form (Buffer would write U+FFFD, merging ids): such an id is
+ * refused with `UnstorableKey`, never altered. The decoder rejects such ids before they get here.
  */
 export function escapeKey(id: string): string {
+  const lone = loneSurrogateAt(id);
+  if (lone !== undefined) throw new UnstorableKey(lone);
   let out = '';
   for (const byte of Buffer.from(id, 'utf8')) {
     const ch = String.fromCharCode(byte);
@@ -28,9 +34,39 @@ export function unescapeKey(key: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-/** A stable shard in [0, shards) for a device, to spread index and audit load. */
+/** An id that cannot become a storage key without being altered. */
+export class UnstorableKey extends Error {
+  readonly code = 'UNSTORABLE_KEY';
+  constructor(position: number) {
+    super(
+      `id holds a lone surrogate at position ${position + 1}: it cannot become a storage key unaltered`,
+    );
+    this.name = 'UnstorableKey';
+  }
+}
+
+/** A device's entity in the ledger table: PartitionKey the escaped hub, RowKey the escaped id. */
+export function ledgerEntityKeys(key: DeviceKey): { partitionKey: string; rowKey: string } {
+  return { partitionKey: escapeKey(key.hub), rowKey: escapeKey(key.deviceId) };
+}
+
+/**
+ * A renewal index entry's RowKey: `<actionAt>~<escaped hub>~<escaped device id>`. Escaped ids
+ * never hold `~`, so the parts cannot run into each other; the time first makes "due before T"
+ * one range query.
+ */
+export function renewalIndexRowKey(actionAt: string, key: DeviceKey): string {
+  return `${actionAt}~${escapeKey(key.hub)}~${escapeKey(key.deviceId)}`;
+}
+
+/**
+ * A stable shard in [0, shards) for a device, to spread index and audit load: a hash of
+ * `<hub>\n<device id>`. A hub's own `%` and newline are escaped first, so the first newline
+ * always ends the hub; real hub names hold neither, so their shards are the ones they always had.
+ */
 export function shardOf(hub: string, deviceId: string, shards: number): number {
-  const digest = createHash('sha256').update(`${hub}\n${deviceId}`).digest();
+  const hubPart = hub.replace(/%/g, '%25').replace(/\n/g, '%0A');
+  const digest = createHash('sha256').update(`${hubPart}\n${deviceId}`).digest();
   return digest.readUInt32BE(0) % shards;
 }
 

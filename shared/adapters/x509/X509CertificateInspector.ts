@@ -3,8 +3,8 @@ import { createHash, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { isoUtc } from '../../domain/Clock';
 import { ChainVerdict, ParsedCertificate, PemInspection } from '../../domain/CertificateInspection';
-import { normalizeSerial } from '../../domain/Certificate';
 import { CertificateInspector } from '../../app/ports';
+import { readSerialAndValidity } from './readSerialAndValidity';
 
 // Node's WebCrypto; the library's type for it is the DOM's Crypto.
 x509.cryptoProvider.set(webcrypto as unknown as ReturnType<typeof x509.cryptoProvider.get>);
@@ -14,8 +14,11 @@ const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICA
 const MAX_CERTIFICATES = 8;
 
 /**
- * Reads a reported PEM with @peculiar/x509: the leaf's identity (thumbprints, serial, names,
- * validity, key) and whether leaf + reported chain verify up to the trust bundle.
+ * Reads a reported certificate with @peculiar/x509: the leaf's identity (thumbprints, serial,
+ * names, validity, key) and whether leaf + reported chain verify up to the trust bundle. The
+ * chain is what follows the leaf in `pem` (older devices) and the strings of the report's
+ * `chain`, each a PEM or base64 DER (DPS's `issuedCertificateChain`, which starts with the leaf
+ * again: a copy of the leaf is not counted as its chain).
  *
  * X509ChainBuilder links issuers but checks neither dates nor anchors (AZURE-FACTS.md), so
  * each link's signature, the issuers' validity and CA flag, and the anchor are checked here.
@@ -35,7 +38,7 @@ export class X509CertificateInspector implements CertificateInspector {
     return this.bundle.length > 0;
   }
 
-  async inspect(pem: string, at: Date): Promise<PemInspection> {
+  async inspect(pem: string, at: Date, chain: readonly string[] = []): Promise<PemInspection> {
     let certificates: x509.X509Certificate[];
     try {
       certificates = parseCertificates(pem);
@@ -46,16 +49,23 @@ export class X509CertificateInspector implements CertificateInspector {
       };
     }
     if (certificates.length === 0) return { ok: false, reason: 'no CERTIFICATE block' };
-    if (certificates.length > MAX_CERTIFICATES) {
-      return {
-        ok: false,
-        reason: `${certificates.length} certificates, more than ${MAX_CERTIFICATES}`,
-      };
+    const count = certificates.length + chain.length;
+    if (count > MAX_CERTIFICATES) {
+      return { ok: false, reason: `${count} certificates, more than ${MAX_CERTIFICATES}` };
     }
-    const [leaf, ...chain] = certificates as [x509.X509Certificate, ...x509.X509Certificate[]];
+    for (const [i, entry] of chain.entries()) {
+      const certificate = chainCertificate(entry);
+      if (!certificate.ok) {
+        return { ok: false, reason: `chain[${i}] is not a certificate (${certificate.reason})` };
+      }
+      certificates.push(certificate.value);
+    }
+    const [leaf, ...rest] = certificates as [x509.X509Certificate, ...x509.X509Certificate[]];
+    const leafDer = Buffer.from(leaf.rawData);
+    const issuers = rest.filter((c) => !Buffer.from(c.rawData).equals(leafDer));
     try {
-      const parsed = await describe(leaf, chain.length);
-      return { ok: true, leaf: parsed, chain: await this.verifyChain(leaf, chain, at) };
+      const parsed = await describe(leaf, issuers.length);
+      return { ok: true, leaf: parsed, chain: await this.verifyChain(leaf, issuers, at) };
     } catch (error) {
       return { ok: false, reason: `certificate could not be read (${(error as Error).message})` };
     }
@@ -132,20 +142,39 @@ function parseCertificates(pem: string): x509.X509Certificate[] {
   return blocks.slice(0, MAX_CERTIFICATES + 1).map((block) => new x509.X509Certificate(block));
 }
 
+/** One string of a reported chain: a PEM block, or base64 DER (lines and spaces allowed). */
+function chainCertificate(
+  entry: string,
+): { ok: true; value: x509.X509Certificate } | { ok: false; reason: string } {
+  try {
+    if (entry.includes('-----BEGIN')) {
+      const blocks = entry.match(CERTIFICATE_BLOCK) ?? [];
+      if (blocks.length !== 1) return { ok: false, reason: 'one CERTIFICATE block expected' };
+      return { ok: true, value: new x509.X509Certificate(blocks[0]!) };
+    }
+    const base64 = entry.replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return { ok: false, reason: 'not base64 DER' };
+    return { ok: true, value: new x509.X509Certificate(Buffer.from(base64, 'base64')) };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+}
+
 async function describe(
   cert: x509.X509Certificate,
   chainLength: number,
 ): Promise<ParsedCertificate> {
   const key = describeKey(cert.publicKey.algorithm as KeyAlgorithmDescription);
+  const { serialNumber, notBefore, notAfter } = readSerialAndValidity(new Uint8Array(cert.rawData));
   const cn = cert.subjectName.getField('CN');
   const parsed: ParsedCertificate = {
     thumbprintSha1: hex(await cert.getThumbprint('SHA-1')),
     thumbprintSha256: hex(await cert.getThumbprint('SHA-256')),
-    serialNumber: normalizeSerial(cert.serialNumber) ?? cert.serialNumber.toUpperCase(),
+    serialNumber,
     subject: cert.subject,
     issuer: cert.issuer,
-    validFrom: isoUtc(cert.notBefore),
-    validUntil: isoUtc(cert.notAfter),
+    validFrom: isoUtc(notBefore),
+    validUntil: isoUtc(notAfter),
     keyAlgorithm: key.name,
     publicKeySha256: createHash('sha256')
       .update(Buffer.from(cert.publicKey.rawData))
@@ -197,7 +226,15 @@ async function signedBy(
 }
 
 function validAt(cert: x509.X509Certificate, at: Date): boolean {
-  return cert.notBefore.getTime() <= at.getTime() && at.getTime() <= cert.notAfter.getTime();
+  let validity: { notBefore: Date; notAfter: Date };
+  try {
+    validity = readSerialAndValidity(new Uint8Array(cert.rawData));
+  } catch {
+    return false; // a CA whose validity cannot be read is valid at no time
+  }
+  return (
+    validity.notBefore.getTime() <= at.getTime() && at.getTime() <= validity.notAfter.getTime()
+  );
 }
 
 function isCa(cert: x509.X509Certificate): boolean {

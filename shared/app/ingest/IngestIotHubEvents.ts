@@ -2,7 +2,14 @@ import { Clock, isoUtc } from '../../domain/Clock';
 import { DeviceKey, deviceKeyString } from '../../domain/DeviceKey';
 import { DeviceRecord } from '../../domain/DeviceRecord';
 import { LedgerEvent } from '../../domain/LedgerEvent';
-import { LedgerContext, LedgerOutcome, applyLedgerEvent } from '../../domain/applyLedgerEvent';
+import {
+  LedgerContext,
+  LedgerOutcome,
+  applyLedgerEvent,
+  holdsEvent,
+} from '../../domain/applyLedgerEvent';
+import { Severity } from '../../domain/Finding';
+import { pemsToInspect } from '../../domain/ReportedCertificate';
 import { CohortPolicy, RenewalPolicy } from '../../domain/RenewalPolicy';
 import { AuditOutbox, TouchedRecord } from '../AuditOutbox';
 import { DecodeResult, decodeIotHubMessage } from './decodeIotHubMessage';
@@ -22,11 +29,14 @@ import { retryOnWriteConflict } from '../retryOnWriteConflict';
 export interface IngestSettings {
   certificatePath: string;
   maxBodyBytes: number;
+  /** Bytes of one PEM string of a report (`pem`, each of `chain`): a twin string's 4 KB. */
   maxPemBytes: number;
   renewalPolicy: RenewalPolicy;
   cohortPolicies?: readonly CohortPolicy[];
   /** Twin tag naming a device's cohort. */
   cohortTag?: string;
+  /** CERTFLEET_CN_MISMATCH_SEVERITY; undefined: the domain's default (critical). */
+  commonNameMismatchSeverity?: Severity;
 }
 
 export interface IngestDependencies {
@@ -128,12 +138,11 @@ export class IngestIotHubEvents {
     const groups = new Map<string, { key: DeviceKey; items: Item[] }>();
     for (const [index, message] of messages.entries()) {
       const decoded = safely(() => decodeIotHubMessage(message, this.deps.settings));
-      if (!decoded.ok) {
-        await deadLetter(index, decoded);
-        continue;
-      }
-      if (decoded.ignored) summary.ignored += 1;
-      for (const event of decoded.events) {
+      if (!decoded.ok) await deadLetter(index, decoded);
+      else if (decoded.ignored) summary.ignored += 1;
+      // An unusable message still leaked its device's private key, when it carried one.
+      const events = decoded.ok ? decoded.events : decoded.leak ? [decoded.leak] : [];
+      for (const event of events) {
         const key = { hub: event.hub, deviceId: event.deviceId };
         const group = groups.get(deviceKeyString(key)) ?? { key, items: [] };
         group.items.push({ event, messageIndex: index });
@@ -141,34 +150,50 @@ export class IngestIotHubEvents {
       }
     }
 
+    // The first platform fault, once every device already under way has finished: a failed
+    // invocation leaves nothing of its own still writing while the host redelivers the batch.
+    let platformFault: unknown;
     const results = await mapWithConcurrency(
       [...groups.values()],
       DEVICE_CONCURRENCY,
       async (group) => {
+        if (platformFault !== undefined) return undefined;
         try {
-          return await this.applyToDevice(group.key, group.items, now, summary, deadLetter);
+          return await this.applyOrDeadLetter(group.key, group.items, now, summary, deadLetter);
         } catch (error) {
-          // The platform's fault (storage down, or refusing us): fail the invocation, so the
-          // host retries and nothing is checkpointed away.
-          if (error instanceof TransientFault || error instanceof StorageRejected) throw error;
-          // The events' own problem (a record storage can never hold) or a bug: keep the
-          // device's events as dead letters, to replay once fixed, and go on.
-          const reason = `ledger update failed: ${(error as Error).message}`;
-          for (const item of group.items) {
-            await deadLetter(item.messageIndex, {
-              code: 'ledger-update-failed',
-              reason,
-              ...group.key,
-            });
-          }
+          platformFault ??= error;
           return undefined;
         }
       },
     );
+    if (platformFault !== undefined) throw platformFault;
     const touched = results.filter((r): r is DeviceResult => r !== undefined);
     summary.auditWritten = await this.outbox.flush(touched);
     await this.askPendingRenewals(touched.filter((r) => r.askNow).map((r) => r.key));
     return summary;
+  }
+
+  /**
+   * Applies one device's events; when that fails for the events' own sake (a record storage can
+   * never hold: RecordRejected, whatever storage answer made it one; or a bug), keeps them as
+   * dead letters, to replay once fixed, so the rest of the batch goes on. The platform's faults
+   * (storage down, or refusing certfleet itself) are thrown: they fail the invocation, so the
+   * host retries and nothing is checkpointed away.
+   */
+  private async applyOrDeadLetter(
+    ...args: Parameters<IngestIotHubEvents['applyToDevice']>
+  ): Promise<DeviceResult | undefined> {
+    const [key, items, , , deadLetter] = args;
+    try {
+      return await this.applyToDevice(...args);
+    } catch (error) {
+      if (error instanceof TransientFault || error instanceof StorageRejected) throw error;
+      const reason = `ledger update failed: ${(error as Error).message}`;
+      for (const item of items) {
+        await deadLetter(item.messageIndex, { code: 'ledger-update-failed', reason, ...key });
+      }
+      return undefined;
+    }
   }
 
   /** Devices that just connected with a renewal pending are asked now, not at the next sweep. */
@@ -182,22 +207,24 @@ export class IngestIotHubEvents {
   }
 
   /**
-   * Parses the PEMs of the reports that can still change the record (newer than its reported
-   * `$version`); redeliveries and stale versions skip the crypto. Each event is parsed once,
-   * however often a write conflict makes us decide again.
+   * Parses the PEM of every report the ledger may apply: the ledger refuses a PEM it has no
+   * inspection for (PemNotInspected). Only redeliveries of events the record holds skip the
+   * crypto. Each event is parsed once, however often a write conflict makes us decide again.
    */
   private async inspectPems(items: Item[], record: DeviceRecord | undefined): Promise<void> {
     for (const { event } of items) {
       if (event.kind !== 'twin-report' || !event.certificate.present || event.pem) continue;
       if (event.reportedVersion === undefined) continue;
-      const applied = record?.lifecycle === 'active' ? record.reportedVersion : undefined;
-      if (applied !== undefined && event.reportedVersion <= applied) continue;
-      const value = event.certificate.value;
-      if (value === null || typeof value !== 'object') continue;
-      const pem = (value as Record<string, unknown>)['pem'];
-      if (typeof pem !== 'string' || Buffer.byteLength(pem) > this.deps.settings.maxPemBytes)
-        continue;
-      event.pem = await this.deps.inspector.inspect(pem, new Date(event.occurredAt));
+      // Only a redelivery is decided without its PEM: the batch's earlier events may start a new
+      // life, and a late report is placed among later ones, so no version here says "old news".
+      if (holdsEvent(record, event, this.deps.settings.maxPemBytes)) continue;
+      const pems = pemsToInspect(event.certificate.value, this.deps.settings);
+      if (!pems) continue;
+      event.pem = await this.deps.inspector.inspect(
+        pems.pem,
+        new Date(event.occurredAt),
+        pems.chain,
+      );
     }
   }
 
@@ -216,6 +243,13 @@ export class IngestIotHubEvents {
       policy: this.deps.settings.renewalPolicy,
       cohortPolicies: this.deps.settings.cohortPolicies ?? [],
       maxPemBytes: this.deps.settings.maxPemBytes,
+      ...(this.deps.settings.commonNameMismatchSeverity
+        ? {
+            findingSeverities: {
+              'common-name-mismatch': this.deps.settings.commonNameMismatchSeverity,
+            },
+          }
+        : {}),
     };
     return retryOnWriteConflict(`ledger record ${deviceKeyString(key)}`, async () => {
       const stored = await this.deps.ledger.read(key);
@@ -228,7 +262,8 @@ export class IngestIotHubEvents {
       for (const item of items) {
         const outcome = applyLedgerEvent(record, item.event, ctx);
         outcomes.push({ item, outcome });
-        if ((outcome.outcome === 'applied' || outcome.outcome === 'rejected') && outcome.record) {
+        // A stale event may come with a record too: one that remembers it, to be saved.
+        if ('record' in outcome && outcome.record) {
           record = outcome.record;
           changed = true;
         }

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../domain/AuditChain';
-import { containsPrivateKeyBlock, redactPrivateKeys } from '../../domain/PrivateKeyMaterial';
+import { hasPrivateKeyStructure } from '../../domain/hasPrivateKeyStructure';
+import {
+  REDACTED,
+  containsPrivateKeyMaterial,
+  redactPrivateKeys,
+} from '../../domain/PrivateKeyMaterial';
 import { RawIotHubMessage } from './RawIotHubMessage';
 import { DeadLetter } from '../ports';
 
@@ -10,7 +15,9 @@ const MAX_KEPT_BODY_CHARS = 64 * 1024;
 /**
  * Builds the dead letter for a message that could not be applied. Its id is a hash of the
  * message, so a redelivery overwrites the same dead letter rather than adding one. Private key
- * material is redacted before anything is kept, and huge bodies are cut.
+ * material is redacted from everything kept (body, both property bags, the reason, the ids)
+ * before anything else happens, and huge bodies are cut. A body's text that holds a key is never
+ * kept raw: it is kept redacted (as JSON again, when it was JSON), or not at all.
  */
 export function deadLetterOf(
   message: RawIotHubMessage,
@@ -35,22 +42,39 @@ export function deadLetterOf(
   }
   const letter: DeadLetter = {
     id,
-    code: rejection.code,
-    reason: rejection.reason,
+    code: redactPrivateKeys(rejection.code).value,
+    reason: redactPrivateKeys(rejection.reason).value,
     receivedAt,
     message: redacted,
   };
-  if (rejection.hub) letter.hub = rejection.hub;
-  if (rejection.deviceId) letter.deviceId = rejection.deviceId;
+  // An id that is key material names no device: it is left out, not kept redacted.
+  if (rejection.hub && !containsPrivateKeyMaterial(rejection.hub)) letter.hub = rejection.hub;
+  if (rejection.deviceId && !containsPrivateKeyMaterial(rejection.deviceId))
+    letter.deviceId = rejection.deviceId;
   return letter;
 }
 
 function plainBody(body: unknown): unknown {
-  if (body instanceof Uint8Array) {
-    const text = Buffer.from(body).toString('utf8');
-    // Base64 would hide a private key from redaction: such a body is kept as (lossy) text.
-    if (!text.includes('\uFFFD') || containsPrivateKeyBlock(text)) return text;
-    return { base64: Buffer.from(body).toString('base64') };
+  const bytes = bytesOf(body);
+  if (bytes) {
+    const text = Buffer.from(bytes).toString('utf8');
+    if (!text.includes('\uFFFD')) return text;
+    // Binary: key bytes cannot be cut out of a lossy text, nor kept as base64.
+    if (hasPrivateKeyStructure(bytes)) return REDACTED;
+    // A key written as text inside binary is cut out of the (lossy) text by redaction.
+    if (containsPrivateKeyMaterial(text)) return text;
+    return { base64: Buffer.from(bytes).toString('base64') };
   }
   return body === undefined ? null : body;
+}
+
+/** A Buffer body, or one in the form JSON gives a Buffer (`{"type": "Buffer", "data": [...]}`). */
+function bytesOf(body: unknown): Uint8Array | undefined {
+  if (body instanceof Uint8Array) return body;
+  if (body === null || typeof body !== 'object') return undefined;
+  const { type, data } = body as { type?: unknown; data?: unknown };
+  if (type !== 'Buffer' || !Array.isArray(data) || Object.keys(body).length !== 2) return undefined;
+  if (!data.every((b) => Number.isInteger(b) && (b as number) >= 0 && (b as number) <= 255))
+    return undefined;
+  return Uint8Array.from(data as number[]);
 }

@@ -1,7 +1,16 @@
-import { isoUtc, parseIsoInstant } from '../../domain/Clock';
-import { normalizeHubName } from '../../domain/DeviceKey';
-import { LedgerEvent, TwinReportEvent } from '../../domain/LedgerEvent';
-import { MAX_JSON_DEPTH, redactPrivateKeys } from '../../domain/PrivateKeyMaterial';
+import { isoUtc, parseEnqueuedTime, parseIsoInstant } from '../../domain/Clock';
+import {
+  deviceIdProblem,
+  hubNameProblem,
+  moduleIdProblem,
+  normalizeHubName,
+} from '../../domain/DeviceKey';
+import { LedgerEvent, PrivateKeyLeakEvent, TwinReportEvent } from '../../domain/LedgerEvent';
+import {
+  MAX_JSON_DEPTH,
+  containsPrivateKeyMaterial,
+  redactPrivateKeys,
+} from '../../domain/PrivateKeyMaterial';
 import { RawIotHubMessage } from './RawIotHubMessage';
 
 /**
@@ -10,13 +19,25 @@ import { RawIotHubMessage } from './RawIotHubMessage';
  */
 export type DecodeResult =
   | { ok: true; events: LedgerEvent[]; ignored?: string }
-  | { ok: false; code: RejectionCode; reason: string; hub?: string; deviceId?: string };
+  | {
+      ok: false;
+      code: RejectionCode;
+      reason: string;
+      hub?: string;
+      deviceId?: string;
+      /** The message is unusable, but it carried a known device's private key: record that. */
+      leak?: PrivateKeyLeakEvent;
+    };
 
 export type RejectionCode =
   | 'body-not-json'
   | 'body-too-large'
   | 'missing-device-id'
   | 'missing-hub'
+  | 'invalid-device-id'
+  | 'invalid-module-id'
+  | 'invalid-hub-name'
+  | 'private-key-in-identity'
   | 'missing-timestamp'
   | 'unknown-source'
   | 'malformed-body';
@@ -50,6 +71,13 @@ export function decodeIotHubMessage(
   message: RawIotHubMessage,
   options: DecodeOptions,
 ): DecodeResult {
+  const decoded = decodeRoutedMessage(message, options);
+  const leak = privateKeyLeakOf(message, decoded);
+  if (!leak) return decoded;
+  return decoded.ok ? { ...decoded, events: [...decoded.events, leak] } : { ...decoded, leak };
+}
+
+function decodeRoutedMessage(message: RawIotHubMessage, options: DecodeOptions): DecodeResult {
   const props = message.properties ?? {};
   const sys = message.systemProperties ?? {};
   const deviceId = text(sys['iothub-connection-device-id']) ?? text(props['deviceId']);
@@ -71,6 +99,11 @@ export function decodeIotHubMessage(
       ...who,
     };
   }
+  const contradiction = schemaContradiction(
+    text(sys['iothub-message-source']),
+    text(props['iothub-message-schema']),
+  );
+  if (contradiction) return { ok: false, code: 'unknown-source', reason: contradiction, ...who };
   if (!deviceId)
     return {
       ok: false,
@@ -79,14 +112,31 @@ export function decodeIotHubMessage(
       ...who,
     };
   if (!hub) return { ok: false, code: 'missing-hub', reason: 'no hubName property', ...who };
+  // Ids IoT Hub could not have given (too long for a Table key, characters outside its set, not
+  // text at all) stop here, before any decision or storage; the bad id is not repeated beside
+  // the reason (the dead letter keeps the message, redacted).
+  const badDevice = deviceIdProblem(deviceId);
+  if (badDevice) return { ok: false, code: 'invalid-device-id', reason: badDevice, hub };
+  const badHub = hubNameProblem(hub);
+  if (badHub) return { ok: false, code: 'invalid-hub-name', reason: badHub, deviceId };
+  // Key material as an id (base64url DER meets IoT Hub's rules) names no device, and would be
+  // kept in the ledger, the audit trail and the renewal index.
+  if (containsPrivateKeyMaterial(deviceId) || containsPrivateKeyMaterial(hubRaw ?? '')) {
+    return {
+      ok: false,
+      code: 'private-key-in-identity',
+      reason: 'the device id or hub name is private key material',
+    };
+  }
 
   const moduleId = text(sys['iothub-connection-module-id']) ?? text(props['moduleId']);
-  if (moduleId) return { ok: true, events: [], ignored: 'module identity events are not tracked' };
+  if (moduleId) {
+    const badModule = moduleIdProblem(moduleId);
+    if (badModule) return { ok: false, code: 'invalid-module-id', reason: badModule, ...who };
+    return { ok: true, events: [], ignored: 'module identity events are not tracked' };
+  }
 
-  const when =
-    parseIsoInstant(text(props['operationTimestamp'])) ??
-    parseIsoInstant(text(sys['iothub-enqueuedtime'])) ??
-    parseIsoInstant(message.enqueuedTimeUtc);
+  const when = occurredAtOf(message);
   if (!when)
     return {
       ok: false,
@@ -194,6 +244,68 @@ function twinReport(
   };
 }
 
+/**
+ * Rejections that come once the device and the time are known: the message's content is at
+ * fault, and a key in it is still that device's leak.
+ */
+const CONTENT_PROBLEMS: readonly RejectionCode[] = [
+  'body-not-json',
+  'body-too-large',
+  'malformed-body',
+];
+
+/**
+ * A private key anywhere in a message about a known device is a leak of that device's key,
+ * whatever else is wrong with the message. The reported properties carry their own flag, ordered
+ * by their `$version`; a key anywhere else (tags, desired properties, another event's body, the
+ * message's properties, a body that cannot be used) becomes an event of its own, so the device
+ * is flagged even when the message is dead-lettered.
+ */
+function privateKeyLeakOf(
+  message: RawIotHubMessage,
+  decoded: DecodeResult,
+): PrivateKeyLeakEvent | undefined {
+  let about: Pick<PrivateKeyLeakEvent, 'hub' | 'deviceId' | 'occurredAt' | 'opType'>;
+  if (decoded.ok) {
+    const first = decoded.events[0];
+    if (!first || decoded.events.some((e) => e.kind === 'twin-report' && e.privateKeyReported))
+      return undefined;
+    about = first;
+  } else {
+    const when = occurredAtOf(message);
+    const opType = text(message.properties?.['opType']);
+    if (!CONTENT_PROBLEMS.includes(decoded.code) || !decoded.hub || !decoded.deviceId)
+      return undefined;
+    if (!when || !opType) return undefined;
+    about = { hub: decoded.hub, deviceId: decoded.deviceId, occurredAt: isoUtc(when), opType };
+  }
+  // A twin report's reported properties were read already, and held no key.
+  const reportRead = decoded.ok && decoded.events.some((e) => e.kind === 'twin-report');
+  const body = reportRead ? withoutReported(message.body) : message.body;
+  if (!redactPrivateKeys([body, message.properties, message.systemProperties]).found)
+    return undefined;
+  const { hub, deviceId, occurredAt, opType } = about;
+  return { kind: 'private-key-leak', hub, deviceId, occurredAt, opType };
+}
+
+function withoutReported(body: unknown): unknown {
+  const parsed = parseBody(body, Number.POSITIVE_INFINITY);
+  if (!parsed.ok || !isObject(parsed.value) || !isObject(parsed.value['properties'])) return body;
+  const { reported: _read, ...properties } = parsed.value['properties'];
+  return { ...parsed.value, properties };
+}
+
+/** operationTimestamp, else the enqueued time IoT Hub or Event Hubs gives. */
+function occurredAtOf(message: RawIotHubMessage): Date | undefined {
+  const props = message.properties ?? {};
+  const sys = message.systemProperties ?? {};
+  return (
+    parseIsoInstant(text(props['operationTimestamp'])) ??
+    parseEnqueuedTime(enqueuedTimeOf(sys['iothub-enqueuedtime'])) ??
+    parseEnqueuedTime(message.enqueuedTimeUtc)
+  );
+}
+
 /** The cohort tag and the twin version that orders it, when the body carries the tags. */
 function cohortOf(
   body: Record<string, unknown>,
@@ -206,6 +318,8 @@ function cohortOf(
   if (typeof version !== 'number' || !Number.isSafeInteger(version)) return {};
   const value = tags[cohortTag];
   if (value !== null && typeof value !== 'string') return {};
+  // A key as the cohort is no cohort (and would be stored): the leak is flagged, not kept.
+  if (value !== null && containsPrivateKeyMaterial(value)) return {};
   return { cohort: { value }, twinVersion: version };
 }
 
@@ -275,6 +389,31 @@ export function jsonErrorPosition(error: Error): string {
   const position = /position (\d+)/.exec(error.message);
   if (position) return `syntax error at position ${position[1]}`;
   return /end of (JSON )?input/i.test(error.message) ? 'unexpected end of input' : 'syntax error';
+}
+
+/**
+ * A schema that names another source than iothub-message-source: IoT Hub sets both from one
+ * route source, so a message where they disagree was not written by IoT Hub. Only known
+ * values are repeated in the reason.
+ */
+function schemaContradiction(messageSource?: string, schema?: string): string | undefined {
+  if (!messageSource || !schema) return undefined;
+  const schemaSource = SCHEMA_TO_SOURCE[schema];
+  if (!Object.prototype.hasOwnProperty.call(SCHEMA_TO_SOURCE, schema) || !schemaSource) {
+    return 'iothub-message-schema is not one IoT Hub sends';
+  }
+  if (!Object.values(SCHEMA_TO_SOURCE).includes(messageSource as Source)) return undefined;
+  return schemaSource === messageSource
+    ? undefined
+    : `iothub-message-schema ${schema} contradicts iothub-message-source ${messageSource}`;
+}
+
+/**
+ * `iothub-enqueuedtime` as the transports hand it over: epoch milliseconds (a number), or text
+ * with or without a zone, or a Date (AZURE-FACTS.md, "Enqueued time").
+ */
+function enqueuedTimeOf(value: unknown): unknown {
+  return typeof value === 'number' ? value : text(value);
 }
 
 function sourceOf(messageSource?: string, schema?: string, opType?: string): Source | undefined {

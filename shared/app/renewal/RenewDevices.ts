@@ -1,5 +1,5 @@
 import { Clock, isoUtc } from '../../domain/Clock';
-import { DeviceKey } from '../../domain/DeviceKey';
+import { DeviceKey, deviceKeyString } from '../../domain/DeviceKey';
 import { DeviceRecord } from '../../domain/DeviceRecord';
 import { NEEDS_REQUEST, PlannedStart, planRenewals } from '../../domain/renewal/CapacityPlanner';
 import { MethodOutcomeKind } from '../../domain/renewal/MethodOutcome';
@@ -145,7 +145,12 @@ export class RenewDevices {
       now,
     );
     const { granted, state: live } = await this.budget.reserve(plan.now.length, now);
-    const results = await this.requests.requestAll(plan.now.slice(0, granted), live, touched);
+    // Each ask carries the index entry it was planned from (see PlannedAsk).
+    const entries = new Map(candidates.map((c) => [deviceKeyString(c), c]));
+    const asks = plan.now
+      .slice(0, granted)
+      .map((p) => ({ ...p, entry: entries.get(deviceKeyString(p)) }));
+    const results = await this.requests.requestAll(asks, live, touched);
     const asked = results.filter(wasAsked);
     report.requested = asked.length;
     report.skipped = results.filter((r) => r.kind === 'skipped').length;

@@ -5,6 +5,7 @@ import { NEEDS_REQUEST } from '../../domain/renewal/CapacityPlanner';
 import { MethodOutcome } from '../../domain/renewal/MethodOutcome';
 import { PacingState, isPaused } from '../../domain/renewal/Pacing';
 import { RenewalTiming } from '../../domain/renewal/RenewalTiming';
+import { nextActionAt } from '../../domain/renewal/nextActionAt';
 import {
   attemptAnswered,
   certificateExpired,
@@ -14,7 +15,7 @@ import {
 } from '../../domain/renewal/renewalTransitions';
 import { TouchedRecord } from '../AuditOutbox';
 import { mapWithConcurrency } from '../concurrency';
-import { CertificateLedger, DeviceMethods } from '../ports';
+import { ActionEntry, CertificateLedger, DeviceMethods } from '../ports';
 import { RecordDecision, updateRecord } from '../updateRecord';
 import { AskResult, wasAsked } from './AskResult';
 import { PacingBudget } from './PacingBudget';
@@ -26,8 +27,12 @@ import { PacingBudget } from './PacingBudget';
  */
 export type AskReason = 'due' | 'capacity' | 'retry' | 'manual' | 'device-connected';
 
-/** A device to ask, no earlier than `startAt`, within the budget of that minute. */
-export type PlannedAsk = DeviceKey & { startAt: string; reason: AskReason };
+/**
+ * A device to ask, no earlier than `startAt`, within the budget of that minute. A sweep's ask
+ * carries the index entry it was planned from, so an entry its record no longer accounts for is
+ * recognised (and forgotten) instead of starting a campaign on a device that already renewed.
+ */
+export type PlannedAsk = DeviceKey & { startAt: string; reason: AskReason; entry?: ActionEntry };
 
 export interface RenewalRequestsDependencies {
   ledger: CertificateLedger;
@@ -116,13 +121,17 @@ export class RenewalRequests {
   private async requestOne(ask: PlannedAsk, touched: TouchedRecord[]): Promise<AskResult> {
     const { timing } = this.deps;
     const { reason } = ask;
-    const key: DeviceKey = ask;
+    const key: DeviceKey = { hub: ask.hub, deviceId: ask.deviceId };
     const now = isoUtc(this.deps.clock.now());
     const started = await updateRecord(this.deps.ledger, key, (record) =>
-      campaignToAsk(record, now, reason),
+      campaignToAsk(record, now, reason, ask.entry),
     );
     if (started.changed || started.touched.record?.pendingAudit.length)
       touched.push(started.touched);
+    if (started.verdict === 'stale-entry' && ask.entry) {
+      await this.deps.ledger.forgetAction(ask.entry);
+      return { kind: 'skipped', hub: key.hub, at: now };
+    }
     if (started.verdict === 'skip') return { kind: 'skipped', hub: key.hub, at: now };
     if (started.verdict === 'expired') return { kind: 'expired', hub: key.hub, at: now };
     const record = started.touched.record;
@@ -168,19 +177,22 @@ export class RenewalRequests {
 /**
  * Whether a device is still to be asked, and its record ready for it: `ask` (a healthy device's
  * campaign starts now; a running campaign's next attempt is now), `skip` (gone, no certificate,
- * or no longer waiting for a request), or `expired` (moved to expired: no direct method reaches
- * it).
+ * or no longer waiting for a request), `expired` (moved to expired: no direct method reaches
+ * it), or `stale-entry` (the index entry it was planned from is not its record's: a crash left
+ * it, for example the old certificate's due time after a renewal).
  */
 function campaignToAsk(
   record: DeviceRecord | undefined,
   now: string,
   reason: AskReason,
-): RecordDecision<'ask' | 'skip' | 'expired'> {
+  entry: ActionEntry | undefined,
+): RecordDecision<'ask' | 'skip' | 'expired' | 'stale-entry'> {
   if (!record || record.lifecycle !== 'active' || !record.current) return { verdict: 'skip' };
   if (record.current.validUntil <= now) {
     const next = certificateExpired(record, now);
     return next === record ? { verdict: 'expired' } : { next, verdict: 'expired' };
   }
+  if (entry && nextActionAt(record) !== entry.actionAt) return { verdict: 'stale-entry' };
   const renewal = renewalOf(record);
   // Already asked (a connection event got there first), or given up.
   if (!NEEDS_REQUEST.includes(renewal.status)) return { verdict: 'skip' };

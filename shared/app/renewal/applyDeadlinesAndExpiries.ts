@@ -13,8 +13,8 @@ import { RecordDecision, updateRecord } from '../updateRecord';
 /**
  * What the bookkeeping did to one record: `deadline-passed`, a requested renewal's deadline
  * passed with no new certificate (a no-show); `expired`, its certificate expired;
- * `index-repaired`, its renewal index entry was out of date and rewriting the record put it
- * right; `none`, nothing was due.
+ * `index-repaired`, the index entry no longer matched its record (left by a write that crashed
+ * between the index and the record) and was removed; `none`, nothing was due.
  */
 export type BookkeepingChange = 'deadline-passed' | 'expired' | 'index-repaired' | 'none';
 
@@ -43,6 +43,7 @@ export async function applyDeadlinesAndExpiries(
       deadlineOrExpiry(record, entry, now, timing),
     );
     if (changed) bookkeeping.touched.push(touched);
+    if (verdict === 'index-repaired') await ledger.forgetAction(entry);
     if (verdict === 'deadline-passed') bookkeeping.deadlinesPassed.push(entry);
     if (verdict === 'expired') bookkeeping.expired += 1;
   }
@@ -78,10 +79,8 @@ function deadlineOrExpiry(
   if (renewal.status === 'requested' && renewal.deadline && renewal.deadline <= now) {
     return { next: deadlinePassed(record, now, timing), verdict: 'deadline-passed' };
   }
-  if (nextActionAt(record) !== entry.actionAt) {
-    // The index entry is out of date (a crash between index and record): rewriting the
-    // record puts the index right.
-    return { next: record, verdict: 'index-repaired' };
-  }
+  // The record's own entry is in the index already (a write puts it before the record): an
+  // entry that differs is one a crash left behind. Rewriting the record would not remove it.
+  if (nextActionAt(record) !== entry.actionAt) return { verdict: 'index-repaired' };
   return { verdict: 'none' };
 }

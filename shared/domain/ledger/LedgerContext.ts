@@ -1,5 +1,6 @@
 // What applying a ledger event depends on besides the event and the record: the clock's time,
 // the renewal policies and the limits. The caller passes them in, so the ledger stays pure.
+import { SeverityOverrides } from '../Finding';
 import { CohortPolicy, RenewalPolicy } from '../RenewalPolicy';
 import { RenewalTiming } from '../renewal/RenewalTiming';
 
@@ -12,5 +13,8 @@ export interface LedgerContext {
   cohortPolicies?: readonly CohortPolicy[];
   /** The renewal state machine's patience (a bad renewed certificate counts as a failure). */
   timing?: RenewalTiming;
+  /** Bytes of one PEM string of a report (`pem`, each of `chain`). */
   maxPemBytes: number;
+  /** Finding severities the operator chose (CERTFLEET_CN_MISMATCH_SEVERITY). */
+  findingSeverities?: SeverityOverrides;
 }

@@ -22,10 +22,15 @@ export function acceptCertificate(
   version: number,
   ctx: LedgerContext,
 ): DeviceRecord {
-  const facts = certificateFacts(record.current, reported, event, version);
+  const { facts, fromPem, pemDatesConflict } = certificateFacts(
+    record.current,
+    reported,
+    event,
+    version,
+  );
   const old = record.current;
   const isNew = !old || !sameCertificate(certificateIdentity(old), certificateIdentity(facts));
-  const chain = reported.pem !== undefined && event.pem?.ok ? event.pem.chain : undefined;
+  const chain = fromPem && event.pem?.ok ? event.pem.chain : undefined;
 
   let sticky = record.findings.filter((f) => !CERTIFICATE_FINDINGS.includes(f.code));
   // A certificate that replaces an earlier one comes from a new CSR: the leaked key is retired.
@@ -39,6 +44,8 @@ export function acceptCertificate(
     chain,
     reportedAt: event.occurredAt,
     reportedVersion: version,
+    ...(pemDatesConflict ? { pemDatesConflict } : {}),
+    ...(ctx.findingSeverities ? { severities: ctx.findingSeverities } : {}),
   });
   if (!isNew) {
     // The same certificate again: what was found about its renewal still holds.
@@ -71,7 +78,10 @@ export function acceptCertificate(
     });
     record.pendingAudit.push(entry);
     // When certfleet asked for this certificate, check it really is the renewal it asked for.
-    const problems = found.filter((f) => RENEWAL_BLOCKERS.includes(f.code)).map((f) => f.message);
+    // (A mismatch the operator made a warning does not block it.)
+    const problems = found
+      .filter((f) => RENEWAL_BLOCKERS.includes(f.code) && f.severity === 'critical')
+      .map((f) => f.message);
     newCertificateArrived(
       record,
       entry,
@@ -93,7 +103,7 @@ export function acceptCertificate(
 }
 
 /** Findings that mean a new certificate is not the renewal certfleet asked for. */
-const RENEWAL_BLOCKERS: readonly string[] = [
+export const RENEWAL_BLOCKERS: readonly string[] = [
   'common-name-mismatch',
   'chain-untrusted',
   'expired-when-reported',

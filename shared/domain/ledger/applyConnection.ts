@@ -5,6 +5,7 @@ import { ConnectionEvent } from '../LedgerEvent';
 import { deviceConnected } from '../renewal/renewalTransitions';
 import { reincarnate } from './applyLifecycle';
 import { clone } from './clone';
+import { compareHex } from './eventOrder';
 import { later } from './later';
 import { LedgerContext } from './LedgerContext';
 import { LedgerOutcome } from './LedgerOutcome';
@@ -49,10 +50,4 @@ export function applyConnection(
       : { outcome: 'applied', record: next };
   }
   return { outcome: 'applied', record };
-}
-
-function compareHex(a: string, b: string): number {
-  const x = BigInt(`0x${a}`);
-  const y = BigInt(`0x${b}`);
-  return x === y ? 0 : x < y ? -1 : 1;
 }

@@ -44,6 +44,11 @@ function applyCreated(
     // Created again after an earlier creation: a deletion in between was missed.
     return { outcome: 'applied', record: reincarnate(clone(existing), event.occurredAt, ctx.now) };
   }
+  if (existing.lastSeenAt !== undefined && existing.lastSeenAt < event.occurredAt) {
+    // All the record knows of the device happened before this creation: an earlier life, whose
+    // deletion is missed or late.
+    return { outcome: 'applied', record: reincarnate(clone(existing), event.occurredAt, ctx.now) };
+  }
   const record = clone(existing);
   record.createdAt = event.occurredAt;
   record.updatedAt = ctx.now;
@@ -83,13 +88,18 @@ function applyDeleted(
   return { outcome: 'applied', record };
 }
 
-/** A device id created again starts a new life: its old certificate becomes history. */
+/**
+ * A device id created again starts a new life: its old certificate becomes the previous one, its
+ * certificates stay in the history, and the life is counted (audit ids tell lives apart by it).
+ */
 export function reincarnate(record: DeviceRecord, at: string, now: string): DeviceRecord {
   const next = newDeviceRecord(record.hub, record.deviceId, now);
   next.createdAt = at;
   const previous = record.current ?? record.previous;
   if (previous) next.previous = previous;
   if (record.lastSeenAt) next.lastSeenAt = record.lastSeenAt;
+  if (record.history) next.history = record.history;
+  next.incarnation = (record.incarnation ?? 0) + 1;
   next.pendingAudit = record.pendingAudit;
   return next;
 }

@@ -3,7 +3,11 @@
 import { DeviceRecord, newDeviceRecord } from '../DeviceRecord';
 import { finding } from '../Finding';
 import { TwinReportEvent } from '../LedgerEvent';
-import { mergeCertificatePatch, validateReportedCertificate } from '../ReportedCertificate';
+import {
+  mergeCertificatePatch,
+  pemProblem,
+  validateReportedCertificate,
+} from '../ReportedCertificate';
 import { renewalDueAt } from '../RenewalPolicy';
 import { acceptCertificate, removeCertificate } from './acceptCertificate';
 import { applyCohort, cohortIsNews, policyOf, setCohort } from './applyCohort';
@@ -13,6 +17,7 @@ import { clone } from './clone';
 import { later } from './later';
 import { LedgerContext } from './LedgerContext';
 import { LedgerOutcome } from './LedgerOutcome';
+import { PemNotInspected } from './PemNotInspected';
 
 export function applyTwinReport(
   existing: DeviceRecord | undefined,
@@ -106,8 +111,12 @@ export function applyTwinReport(
     };
   }
   const reported = validation.certificate;
-  if (reported.pem !== undefined && event.pem && !event.pem.ok) {
-    const problems = [`pem: ${event.pem.reason}`];
+  // Without its inspection a PEM proves nothing, and the typed-in fields must not pass for it.
+  if (reported.pem !== undefined && event.pem === undefined)
+    throw new PemNotInspected(event.hub, event.deviceId, version);
+  const unusablePem = reported.pem !== undefined && event.pem && pemProblem(event.pem);
+  if (unusablePem) {
+    const problems = [unusablePem];
     return {
       outcome: 'rejected',
       record: withInvalidReport(record, event, problems, ctx),

@@ -1,7 +1,7 @@
 import { DAY_MS } from '../../domain/Clock';
 
 /**
- * How one simulated device behaves: what a real fleet has (issue 4) — devices that renew
+ * How one simulated device behaves: what a real fleet has — devices that renew
  * themselves at 80% of the lifetime as Microsoft advises and devices that never do, devices
  * online only some hours a day or gone for weeks, devices that refuse or fail mid-renewal,
  * devices reporting only validFrom/validUntil, devices whose clock is off, and a cohort

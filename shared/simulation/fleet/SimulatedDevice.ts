@@ -230,9 +230,8 @@ export class SimulatedDevice {
     if (result.status === 'failed') {
       return this.failed(t, world, initiator, result.reason, result.retryAfterSeconds);
     }
-    const [leafDer, issuingDer] = result.issuedCertificateChain;
+    const [leafDer] = result.issuedCertificateChain;
     const leaf = new x509.X509Certificate(Buffer.from(leafDer!, 'base64'));
-    const issuing = new x509.X509Certificate(Buffer.from(issuingDer!, 'base64'));
     const spki = Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey));
     if (!spki.equals(Buffer.from(leaf.publicKey.rawData))) {
       throw new Error(`${this.deviceId}: DPS issued a certificate for another key`);
@@ -268,7 +267,10 @@ export class SimulatedDevice {
       world.emit(t, created);
     }
     // It reconnects with the new certificate, then reports it.
-    this.unreported = { held, certificate: this.report(held, leaf, issuing) };
+    this.unreported = {
+      held,
+      certificate: this.report(held, leaf, result.issuedCertificateChain),
+    };
     if (this.connected) this.disconnect(t, world);
     if (this.online(t + SECOND)) {
       this.connect(t + SECOND, world);
@@ -307,11 +309,14 @@ export class SimulatedDevice {
     );
   }
 
-  /** What it reports under `certificate` (docs/device-contract.md). */
+  /**
+   * What it reports under `certificate` (docs/device-contract.md): the leaf alone as `pem`, and
+   * the chain as DPS issued it (base64 DER, leaf first), each string within IoT Hub's 4 KB.
+   */
   private report(
     held: HeldCertificate,
     leaf: x509.X509Certificate,
-    issuing: x509.X509Certificate,
+    issuedCertificateChain: readonly string[],
   ): Record<string, unknown> {
     // A clock that is off shows in the dates it computes from it.
     const offset = this.profile.clockOffsetMs;
@@ -322,9 +327,11 @@ export class SimulatedDevice {
     if (this.profile.reportsOnlyDates) return dates;
     return {
       ...dates,
+      registrationId: this.deviceId,
       thumbprint: held.thumbprintSha256,
       serialNumber: held.serialNumber,
-      pem: toPem(leaf, issuing),
+      pem: toPem(leaf),
+      chain: [...issuedCertificateChain],
     };
   }
 

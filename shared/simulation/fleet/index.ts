@@ -1,6 +1,6 @@
 /**
  * The simulated fleet: devices with real keys and certificates, a stand-in DPS, and a run that
- * drives certfleet's real handlers, sweeps and storage in virtual time (issue 4).
+ * drives certfleet's real handlers, sweeps and storage in virtual time.
  */
 export { runSimulatedFleet } from './FleetRun';
 export type { FleetRunOptions } from './FleetRun';

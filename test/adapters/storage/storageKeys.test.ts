@@ -1,6 +1,8 @@
 import {
   datePath,
   escapeKey,
+  ledgerEntityKeys,
+  renewalIndexRowKey,
   shardOf,
   unescapeKey,
 } from '../../../shared/adapters/storage/storageKeys';
@@ -93,6 +95,65 @@ describe('escapeKey', () => {
 
   it('compares case-sensitively, as IoT Hub device ids do', () => {
     expect(escapeKey('Dev-1')).not.toBe(escapeKey('dev-1'));
+  });
+});
+
+describe('escapeKey and ids that are not text', () => {
+  it('refuses a lone surrogate rather than altering it (UTF-8 would make it U+FFFD)', () => {
+    expect(() => escapeKey('dev\ud800')).toThrow(
+      'holds a lone surrogate at position 4: it cannot become a storage key unaltered',
+    );
+    expect(() => escapeKey('\udc00')).toThrow('lone surrogate');
+  });
+
+  it('keeps an id with U+FFFD apart from one that held a lone surrogate, by refusing the latter', () => {
+    expect(escapeKey('dev\ufffd')).toBe('dev_EF_BF_BD');
+    expect(() => escapeKey('dev\udfff')).toThrow('lone surrogate');
+  });
+
+  it('escapes a well-formed surrogate pair as its UTF-8 bytes', () => {
+    expect(escapeKey('🔐')).toBe('_F0_9F_94_90');
+    expect(unescapeKey('_F0_9F_94_90')).toBe('🔐');
+  });
+});
+
+/** Pairs that one `${hub}/${deviceId}` string would merge. */
+const COLLIDING = [
+  [
+    { hub: 'a/x', deviceId: 'd' },
+    { hub: 'a', deviceId: 'x/d' },
+  ],
+  [
+    { hub: 'a~x', deviceId: 'd' },
+    { hub: 'a', deviceId: 'x~d' },
+  ],
+  [
+    { hub: 'a\nx', deviceId: 'd' },
+    { hub: 'a', deviceId: 'x\nd' },
+  ],
+] as const;
+
+describe('storage keys of devices whose joined names collide', () => {
+  it.each(COLLIDING)('keeps %j and %j apart in the ledger table keys', (one, other) => {
+    expect(ledgerEntityKeys(one)).not.toEqual(ledgerEntityKeys(other));
+    expect(ledgerEntityKeys(one)).toEqual({
+      partitionKey: escapeKey(one.hub),
+      rowKey: escapeKey(one.deviceId),
+    });
+  });
+
+  it.each(COLLIDING)('keeps %j and %j apart in the renewal index row key', (one, other) => {
+    const at = '2026-11-23T10:00:00.000Z';
+    expect(renewalIndexRowKey(at, one)).not.toBe(renewalIndexRowKey(at, other));
+    expect(renewalIndexRowKey(at, one)).toMatch(
+      /^2026-11-23T10:00:00\.000Z~[A-Za-z0-9._-]+~[A-Za-z0-9._-]+$/,
+    );
+  });
+
+  it('hashes hub and device id into a shard without one being read as part of the other', () => {
+    // Hashing "a\nx" + "\n" + "d" and "a" + "\n" + "x\nd" would be one input, one shard.
+    const shards = 1 << 16;
+    expect(shardOf('a\nx', 'd', shards)).not.toBe(shardOf('a', 'x\nd', shards));
   });
 });
 

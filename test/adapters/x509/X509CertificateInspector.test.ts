@@ -9,9 +9,11 @@ import {
   createIssuingCa,
   createRootCa,
   generateKeys,
+  issueLeaf,
   privateKeyPem,
   toPem,
 } from '../../../shared/local/LocalCa';
+import { altered } from '../../support/alteredCertificates';
 import { IssuedLeaf, TestPki, aPki } from '../../support/certificates';
 
 const AT = new Date('2026-11-15T00:00:00.000Z');
@@ -434,5 +436,163 @@ describe('X509CertificateInspector', () => {
         await expect(trusting.inspect(pem, AT)).resolves.toMatchObject({ ok: false });
       }
     });
+  });
+});
+
+describe('X509CertificateInspector: the chain reported apart from the leaf', () => {
+  let pki: TestPki;
+  let leaf: IssuedLeaf;
+  const base64Der = (certificate: x509.X509Certificate) =>
+    Buffer.from(certificate.rawData).toString('base64');
+
+  beforeAll(async () => {
+    pki = await aPki();
+    leaf = await pki.leaf('dev-1').issue();
+  });
+
+  it('verifies a leaf PEM with its chain as DPS issued it: base64 DER, leaf first', async () => {
+    const inspector = new X509CertificateInspector(toPem(pki.root.certificate));
+    const issuedCertificateChain = [
+      base64Der(leaf.certificate),
+      base64Der(pki.issuing.certificate),
+    ];
+
+    const inspection = await inspector.inspect(leaf.leafPem, AT, issuedCertificateChain);
+
+    expect(chainOf(inspection)).toEqual({ status: 'trusted', anchor: ROOT });
+    // The leaf repeated at the head of the chain is not counted as its own issuer.
+    expect(leafOf(inspection).chainLength).toBe(1);
+    expect(leafOf(inspection).thumbprintSha256).toBe(leaf.sha256);
+  });
+
+  it('reads chain entries written as PEM, with or without line breaks in the base64', async () => {
+    const inspector = new X509CertificateInspector(toPem(pki.root.certificate));
+    const wrapped = toPem(pki.issuing.certificate);
+    const unwrapped = base64Der(pki.issuing.certificate).replace(/(.{64})/g, '$1\n');
+
+    for (const entry of [wrapped, unwrapped]) {
+      expect(chainOf(await inspector.inspect(leaf.leafPem, AT, [entry]))).toEqual({
+        status: 'trusted',
+        anchor: ROOT,
+      });
+    }
+  });
+
+  it('still reads an older device’s pem of leaf and chain, with the chain array after it', async () => {
+    const inspector = new X509CertificateInspector(toPem(pki.root.certificate));
+
+    const inspection = await inspector.inspect(leaf.pem, AT, [base64Der(pki.root.certificate)]);
+
+    expect(chainOf(inspection)).toEqual({ status: 'trusted', anchor: ROOT });
+    expect(leafOf(inspection).chainLength).toBe(2);
+  });
+
+  it('answers a chain entry that is not a certificate with a reason naming it', async () => {
+    const inspector = new X509CertificateInspector(toPem(pki.root.certificate));
+
+    const inspection = await inspector.inspect(leaf.leafPem, AT, [
+      base64Der(pki.issuing.certificate),
+      'not base64 DER!',
+    ]);
+
+    expect(inspection).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^chain\[1\] is not a certificate/),
+    });
+  });
+
+  it('refuses more certificates than a device chain holds, counting both places', async () => {
+    const inspector = new X509CertificateInspector(undefined);
+    const eight = Array.from({ length: 8 }, () => base64Der(pki.issuing.certificate));
+
+    expect(await inspector.inspect(leaf.leafPem, AT, eight)).toEqual({
+      ok: false,
+      reason: '9 certificates, more than 8',
+    });
+  });
+});
+
+describe('X509CertificateInspector: what @peculiar/x509 misreads', () => {
+  let rsa: TestPki;
+  const inspector = new X509CertificateInspector(undefined);
+
+  beforeAll(async () => {
+    rsa = await aPki('RSA-2048');
+  });
+
+  async function leafWith(options: {
+    notBefore?: string;
+    notAfter?: string;
+    serialNumber?: string;
+  }) {
+    const keys = await generateKeys('P-256');
+    return issueLeaf(rsa.issuing, {
+      commonName: 'dev-1',
+      publicKey: keys.publicKey,
+      notBefore: options.notBefore ?? '2026-11-01T00:00:00Z',
+      notAfter: options.notAfter ?? '2026-12-01T00:00:00Z',
+      ...(options.serialNumber ? { serialNumber: options.serialNumber } : {}),
+    });
+  }
+
+  it('reads a GeneralizedTime in the year 0001 as 0001, not 1901 or 1899', async () => {
+    // The generator writes years from 2050 as GeneralizedTime: make one, then move it to 0001.
+    const leaf = await leafWith({
+      notBefore: '2050-01-01T00:00:00Z',
+      notAfter: '2050-06-01T00:00:00Z',
+    });
+    const pem = await altered(leaf, rsa.issuing, [['20500101000000Z', '00010101000000Z']]);
+
+    const parsed = leafOf(await inspector.inspect(pem, AT));
+
+    expect(parsed.validFrom).toBe('0001-01-01T00:00:00.000Z');
+    expect(parsed.validUntil).toBe('2050-06-01T00:00:00.000Z');
+  });
+
+  it('answers a year-0001 notBefore written as UTCTime "0101000000Z" (day 00) with a reason, not 1899-11-30', async () => {
+    // What @peculiar/x509's generator writes for 0001-01-01: UTCTime has no year 0001.
+    const leaf = await leafWith({ notBefore: '0001-01-01T00:00:00Z' });
+
+    expect(await inspector.inspect(toPem(leaf), AT)).toEqual({
+      ok: false,
+      reason: 'certificate could not be read (notBefore "0101000000Z" is not a valid time)',
+    });
+  });
+
+  it('reads UTCTime years 50-99 as 19xx and 00-49 as 20xx (RFC 5280 4.1.2.5.1)', async () => {
+    const leaf = await leafWith({
+      notBefore: '1999-12-31T23:59:59Z',
+      notAfter: '2049-12-31T23:59:59Z',
+    });
+
+    const parsed = leafOf(await inspector.inspect(toPem(leaf), AT));
+
+    expect(parsed.validFrom).toBe('1999-12-31T23:59:59.000Z');
+    expect(parsed.validUntil).toBe('2049-12-31T23:59:59.000Z');
+  });
+
+  it('answers a time on a day the month does not have with a reason, not a rolled-over date', async () => {
+    const leaf = await leafWith({});
+    const pem = await altered(leaf, rsa.issuing, [['261101000000Z', '261100000000Z']]);
+
+    expect(await inspector.inspect(pem, AT)).toEqual({
+      ok: false,
+      reason: 'certificate could not be read (notBefore "261100000000Z" is not a valid time)',
+    });
+  });
+
+  it('reads a negative serial (FB in two’s complement) as -5, the way a device reports it', async () => {
+    const leaf = await leafWith({ serialNumber: '7b' });
+    const pem = await altered(leaf, rsa.issuing, [
+      [Buffer.from([0x02, 0x01, 0x7b]), Buffer.from([0x02, 0x01, 0xfb])],
+    ]);
+
+    expect(leafOf(await inspector.inspect(pem, AT)).serialNumber).toBe('-5');
+  });
+
+  it('reads a serial padded with 00 to stay positive as the positive integer', async () => {
+    const leaf = await leafWith({ serialNumber: 'fb' });
+
+    expect(leafOf(await inspector.inspect(toPem(leaf), AT)).serialNumber).toBe('FB');
   });
 });

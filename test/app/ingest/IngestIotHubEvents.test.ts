@@ -108,11 +108,11 @@ describe('IngestIotHubEvents', () => {
 
     expect(summary).toMatchObject({
       messages: 7,
-      applied: 2,
+      applied: 3,
       duplicate: 1,
-      stale: 1,
+      stale: 0,
       deadLettered: 3,
-      auditWritten: 1,
+      auditWritten: 2,
     });
     const letters = deadLetters.all().sort((a, b) => a.code.localeCompare(b.code));
     expect(letters).toEqual([
@@ -143,8 +143,10 @@ describe('IngestIotHubEvents', () => {
     ]);
     expect(ledger.get('camera-0007')?.current).toBeUndefined();
     expect(ledger.get('camera-0008')).toBeUndefined();
-    expect(audit.all().map((r) => [r.type, r.deviceId])).toEqual([
-      ['certificate.first-seen', THERMOSTAT],
+    // The late, older report is placed before the good one: its certificate was the first.
+    expect(audit.all().map((r) => [r.type, r.deviceId, r.new?.validUntil])).toEqual([
+      ['certificate.first-seen', THERMOSTAT, '2026-10-31T00:00:00.000Z'],
+      ['certificate.renewed', THERMOSTAT, firstCertificate.validUntil],
     ]);
   });
 
@@ -168,7 +170,7 @@ describe('IngestIotHubEvents', () => {
     ]);
   });
 
-  it('treats what arrives after a newer version of the same device as stale', async () => {
+  it('places a report that arrives after a newer version of the same device where it belongs, and ignores an older connection change', async () => {
     const { ingest, ledger, audit } = aUseCase();
 
     const summary = await ingest.apply([
@@ -178,12 +180,13 @@ describe('IngestIotHubEvents', () => {
       deviceConnected(from(THERMOSTAT, '2026-11-01T01:10:00.000Z'), 1n),
     ]);
 
-    expect(summary).toMatchObject({ applied: 2, stale: 2 });
+    expect(summary).toMatchObject({ applied: 3, stale: 1 });
     expect(ledger.get(THERMOSTAT)?.current?.thumbprintSha256).toBe(renewedCertificate.sha256);
-    expect(ledger.get(THERMOSTAT)?.previous).toBeUndefined();
+    expect(ledger.get(THERMOSTAT)?.previous?.thumbprintSha256).toBe(firstCertificate.sha256);
     expect(ledger.get(THERMOSTAT)?.connection.state).toBe('disconnected');
     expect(audit.all().map((r) => [r.type, r.new?.thumbprintSha256])).toEqual([
-      ['certificate.first-seen', renewedCertificate.sha256],
+      ['certificate.first-seen', firstCertificate.sha256],
+      ['certificate.renewed', renewedCertificate.sha256],
     ]);
   });
 

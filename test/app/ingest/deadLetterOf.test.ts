@@ -2,6 +2,7 @@ import { RawIotHubMessage } from '../../../shared/app/ingest/RawIotHubMessage';
 import { deadLetterOf } from '../../../shared/app/ingest/deadLetterOf';
 import { REDACTED } from '../../../shared/domain/PrivateKeyMaterial';
 import { twinUpdated } from '../../../shared/local/iotHubMessages';
+import { KeyUnderTest, privateKeyOfType } from '../../support/privateKeyForms';
 
 const RECEIVED_AT = '2026-11-23T10:00:05.000Z';
 const ORIGIN = { hub: 'contoso-hub', deviceId: 'dev-1', at: '2026-11-23T10:00:00.000Z' };
@@ -249,5 +250,100 @@ describe('deadLetterOf on hostile input', () => {
 
     expect(JSON.stringify(letter.message)).toContain('[REMOVED: nested deeper than 64 levels]');
     expect(letter.id).toMatch(/^[0-9a-f]{40}$/);
+  });
+});
+
+describe('deadLetterOf with private key material in any form', () => {
+  const ec = privateKeyOfType('EC P-256');
+  const jwk = privateKeyOfType('JWK');
+
+  /** The whole dead letter as it would be stored, and the key's secret in the encodings found. */
+  function expectNoKeyIn(letter: unknown, key: KeyUnderTest) {
+    const stored = JSON.stringify(letter);
+    const decoded = Buffer.from(stored.replace(/[^A-Za-z0-9+/]/g, ''), 'base64').toString('latin1');
+    for (const secret of [
+      key.secret.toString('base64url').slice(2, 24),
+      key.secret.toString('hex').slice(2, 34),
+      key.bytes.toString('base64').slice(30, 60),
+    ]) {
+      expect(stored).not.toContain(secret);
+    }
+    expect(decoded).not.toContain(key.secret.subarray(4, 20).toString('latin1'));
+  }
+
+  const twinWith = (reported: Record<string, unknown>) =>
+    JSON.stringify(twinUpdated(ORIGIN, 4, reported).body);
+
+  it("keeps no key from a body in Node's serialized-Buffer form", () => {
+    const body = Buffer.from(twinWith({ certificate: { pem: ec.text } })).toJSON();
+
+    const letter = deadLetterOf({ ...aMessage(), body }, REJECTION, RECEIVED_AT);
+
+    expectNoKeyIn(letter, ec);
+    expect(JSON.stringify(letter.message)).toContain(REDACTED);
+  });
+
+  it('keeps a serialized-Buffer body without a key as its text, as it keeps a Buffer', () => {
+    const body = Buffer.from('{"sequenceNumber": "0A"}').toJSON();
+
+    expect(keptOf({ ...aMessage(), body }).body).toBe('{"sequenceNumber": "0A"}');
+  });
+
+  it('does not keep the raw text of a JSON body whose key label is escaped', () => {
+    const body = twinWith({ certificate: { pem: ec.text } }).replace(/PRIVATE/g, '\\u0050RIVATE');
+
+    const kept = keptOf({ ...aMessage(), body }).body as string;
+
+    expect(kept).not.toBe(body);
+    expectNoKeyIn(kept, ec);
+    expect(JSON.parse(kept)).toMatchObject({
+      properties: { reported: { certificate: { pem: `${REDACTED}\n` } } },
+    });
+  });
+
+  it('does not keep the raw text of a body that is not JSON and hides its key in escapes', () => {
+    const body = `{"pem": ${JSON.stringify(ec.text).replace(/PRIVATE/g, '\\u0050RIVATE')}`;
+
+    const letter = deadLetterOf({ ...aMessage(), body }, REJECTION, RECEIVED_AT);
+
+    expectNoKeyIn(letter, ec);
+  });
+
+  it('does not keep the DER bytes of a binary body, even as base64', () => {
+    const letter = deadLetterOf({ ...aMessage(), body: ec.bytes }, REJECTION, RECEIVED_AT);
+
+    expect((letter.message as KeptMessage).body).toBe(REDACTED);
+    expectNoKeyIn(letter, ec);
+  });
+
+  it('keeps no JWK private member from a string body', () => {
+    const body = twinWith({ tls: JSON.stringify(jwk.value) });
+
+    const letter = deadLetterOf({ ...aMessage(), body }, REJECTION, RECEIVED_AT);
+
+    expectNoKeyIn(letter, jwk);
+  });
+
+  it('leaves out a device id that is a key, and keeps no key from the properties', () => {
+    const deviceId = ec.bytes.toString('base64url');
+    const message = twinUpdated({ ...ORIGIN, deviceId }, 4, { firmware: '1.2.3' });
+
+    const letter = deadLetterOf(
+      message,
+      { code: 'private-key-in-identity', reason: 'hidden', deviceId, hub: 'contoso-hub' },
+      RECEIVED_AT,
+    );
+
+    expect(letter).not.toHaveProperty('deviceId');
+    expect(letter.hub).toBe('contoso-hub');
+    expectNoKeyIn(letter, ec);
+  });
+
+  it('keeps no key from the reason', () => {
+    const reason = `ledger update failed: entity ${ec.bytes.toString('base64')} refused`;
+
+    const letter = deadLetterOf(aMessage(), { ...REJECTION, reason }, RECEIVED_AT);
+
+    expect(letter.reason).toBe(`ledger update failed: entity ${REDACTED} refused`);
   });
 });

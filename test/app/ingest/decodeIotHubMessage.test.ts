@@ -330,6 +330,27 @@ describe('decodeIotHubMessage', () => {
       expect(decode(message)).toMatchObject({ ok: false, code: 'unknown-source' });
     });
 
+    it('rejects a schema that contradicts iothub-message-source, even when the opType fits the source', () => {
+      const message = altered(aTwinUpdate(), {
+        systemProperties: { 'iothub-message-source': 'twinChangeEvents' },
+        properties: { 'iothub-message-schema': 'deviceLifecycleNotification' },
+      });
+      expect(decode(message)).toMatchObject({
+        ok: false,
+        code: 'unknown-source',
+        reason: expect.stringContaining(
+          'iothub-message-schema deviceLifecycleNotification contradicts iothub-message-source twinChangeEvents',
+        ),
+      });
+    });
+
+    it('rejects a schema IoT Hub does not send next to a known message source', () => {
+      const message = altered(aTwinUpdate(), {
+        properties: { 'iothub-message-schema': 'telemetryNotification' },
+      });
+      expect(decode(message)).toMatchObject({ ok: false, code: 'unknown-source' });
+    });
+
     it('rejects device telemetry (an unknown message source) as unknown-source', () => {
       const message: RawIotHubMessage = {
         body: { temperature: 21.5 },
@@ -439,11 +460,37 @@ describe('decodeIotHubMessage', () => {
       expect(onlyEvent(decode(message)).occurredAt).toBe('2026-11-23T10:00:01.000Z');
     });
 
+    it('accepts iothub-enqueuedtime as epoch milliseconds, as the routed-message docs list it', () => {
+      for (const enqueued of [1795428001250, '1795428001250']) {
+        const message = altered(aTwinUpdate(), {
+          properties: { operationTimestamp: undefined },
+          systemProperties: { 'iothub-enqueuedtime': enqueued },
+          enqueuedTimeUtc: undefined,
+        });
+        expect(onlyEvent(decode(message)).occurredAt).toBe('2026-11-23T10:00:01.250Z');
+      }
+    });
+
+    it('accepts the zone-less enqueued time the Event Hubs extension gives, as UTC', () => {
+      const message = altered(aTwinUpdate(), {
+        properties: { operationTimestamp: undefined },
+        systemProperties: { 'iothub-enqueuedtime': '2026-11-23T10:00:01.2500000' },
+      });
+      expect(onlyEvent(decode(message)).occurredAt).toBe('2026-11-23T10:00:01.250Z');
+
+      const fromTheBatch = altered(aTwinUpdate(), {
+        properties: { operationTimestamp: undefined },
+        systemProperties: { 'iothub-enqueuedtime': undefined },
+        enqueuedTimeUtc: '2026-11-23T10:00:02.000',
+      });
+      expect(onlyEvent(decode(fromTheBatch)).occurredAt).toBe('2026-11-23T10:00:02.000Z');
+    });
+
     it('rejects a message whose only timestamps have no zone as missing-timestamp', () => {
       const message = altered(aTwinUpdate(), {
         properties: { operationTimestamp: '2026-11-23T08:00:00' },
         systemProperties: { 'iothub-enqueuedtime': '2026-11-23 10:00:01' },
-        enqueuedTimeUtc: '2026-11-23T10:00:02.000',
+        enqueuedTimeUtc: '2026-11-23 10:00:02.000',
       });
       expect(decode(message)).toEqual({
         ok: false,

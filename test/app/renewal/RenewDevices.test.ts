@@ -330,6 +330,60 @@ describe('RenewDevices, one device at a time', () => {
   });
 });
 
+describe('RenewDevices and index entries a crash left behind', () => {
+  it('does not ask a device that renewed by itself when the old due time is still in the index, and forgets that entry', async () => {
+    // The device renewed before certfleet asked; the instance writing the renewed record died
+    // before removing the old certificate's entry (healthy, due on 26 November).
+    const w = new RenewalWorld();
+    const id = 'meter-0011';
+    await w.given(aDeviceNamed(id));
+    const stored = (await w.ledger.read({ hub: HUB, deviceId: id }))!;
+    const renewed = aDeviceNamed(id, {
+      validFrom: '2026-11-20T08:00:00.000Z',
+      validUntil: '2026-12-20T08:00:00.000Z',
+    });
+    w.ledger.crashNextWrite = 'after-record';
+    await expect(w.ledger.write(renewed, stored)).rejects.toThrow(/simulated crash/);
+    const dueBefore = async () =>
+      (await collect(w.ledger.actionsDueBefore(plus(DUE, HOUR_MS)))).map((e) => e.actionAt);
+    expect(await dueBefore()).toEqual([DUE]);
+
+    const sweep = await w.sweepAt(DUE);
+
+    expect(w.methods.calls).toEqual([]);
+    expect(sweep.requested).toBe(0);
+    expect(w.record(id).renewal ?? { status: 'healthy' }).toMatchObject({ status: 'healthy' });
+    expect(w.auditTypes(id)).not.toContain('renewal.due');
+    expect(await dueBefore()).toEqual([]);
+  });
+
+  it('forgets a leftover entry for a deadline once, instead of rewriting its record at every sweep', async () => {
+    const w = new RenewalWorld();
+    const id = 'valve-0012';
+    await w.given(aDeviceNamed(id));
+    await w.sweepAt(DUE);
+    const asked = only(w.methods.calls);
+    const stored = (await w.ledger.read({ hub: HUB, deviceId: id }))!;
+    const renewed = {
+      ...aDeviceNamed(id, {
+        validFrom: '2026-11-26T12:10:00.000Z',
+        validUntil: '2026-12-26T12:10:00.000Z',
+      }),
+      renewal: { status: 'healthy' as const, attempts: 0, failures: 0 },
+    };
+    w.ledger.crashNextWrite = 'after-record';
+    await expect(w.ledger.write(renewed, stored)).rejects.toThrow(/simulated crash/);
+    const writesBefore = w.ledger.writes;
+
+    for (const minutes of [1, 2, 3])
+      await w.sweepAt(plus(asked.request.deadline, minutes * MINUTE_MS));
+
+    expect(w.ledger.writes).toBe(writesBefore);
+    const left = await collect(w.ledger.actionsDueBefore(plus(asked.request.deadline, HOUR_MS)));
+    expect(left).toEqual([]);
+  });
+});
+
 describe('RenewDevices in a dry run', () => {
   it('says what it would do and changes nothing: no call, no record, no budget, no audit', async () => {
     const w = new RenewalWorld();

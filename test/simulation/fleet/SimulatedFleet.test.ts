@@ -85,16 +85,35 @@ describe('a simulated device', () => {
     }
     const twin = reported(messages[2]!);
     expect(twin['$version']).toBe(2);
-    const certificate = twin['certificate'] as Record<string, string>;
+    const certificate = twin['certificate'] as Record<string, unknown>;
     expect(Object.keys(certificate).sort()).toEqual(
-      ['pem', 'serialNumber', 'thumbprint', 'validFrom', 'validUntil'].sort(),
+      [
+        'chain',
+        'pem',
+        'registrationId',
+        'serialNumber',
+        'thumbprint',
+        'validFrom',
+        'validUntil',
+      ].sort(),
     );
-    const [leaf, issuing] = x509.PemConverter.decode(certificate['pem']!).map(
-      (der) => new x509.X509Certificate(der),
+    // The device contract: `pem` is the leaf alone, `chain` what DPS issued (base64 DER, leaf
+    // first), and no string over IoT Hub's 4 KB limit of a twin string (AZURE-FACTS.md).
+    const pems = x509.PemConverter.decode(certificate['pem'] as string);
+    expect(pems).toHaveLength(1);
+    const leaf = new x509.X509Certificate(pems[0]!);
+    const chain = (certificate['chain'] as string[]).map(
+      (der) => new x509.X509Certificate(Buffer.from(der, 'base64')),
     );
-    expect(leaf!.subjectName.getField('CN')).toEqual(['dev-1']);
-    expect(leaf!.publicKey.algorithm).toMatchObject({ namedCurve: 'P-384' });
-    expect(leaf!.issuer).toBe(issuing!.subject);
+    expect(chain).toHaveLength(2);
+    expect(chain[0]!.equal(leaf)).toBe(true);
+    expect(leaf.subjectName.getField('CN')).toEqual(['dev-1']);
+    expect(certificate['registrationId']).toBe('dev-1');
+    expect(leaf.publicKey.algorithm).toMatchObject({ namedCurve: 'P-384' });
+    expect(leaf.issuer).toBe(chain[1]!.subject);
+    for (const text of [certificate['pem'], ...(certificate['chain'] as string[])]) {
+      expect(Buffer.byteLength(text as string)).toBeLessThanOrEqual(4096);
+    }
     expect(certificate['validFrom']).toBe(isoUtc(PROVISIONED));
     expect(certificate['validUntil']).toBe(isoUtc(PROVISIONED + 7 * DAY_MS));
   });
