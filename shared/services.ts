@@ -15,6 +15,7 @@ import { TableCertificateLedger } from './adapters/storage/TableCertificateLedge
 import { X509CertificateInspector } from './adapters/x509/X509CertificateInspector';
 import { Settings, SettingsError, loadSettings } from './config/settings';
 import { Clock, systemClock } from './domain/Clock';
+import { normalizeHubName } from './domain/DeviceKey';
 
 /**
  * The composition root: builds every adapter and use case once, from validated settings. The
@@ -102,6 +103,7 @@ export function buildServices(
       ...(settings.commonNameMismatchSeverity
         ? { commonNameMismatchSeverity: settings.commonNameMismatchSeverity }
         : {}),
+      hubs: (iotHub?.hubs ?? []).map((target) => normalizeHubName(target.hub)),
     },
     askNow: async (devices) => {
       await renewals.askNow(devices, 'device-connected');

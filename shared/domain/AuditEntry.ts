@@ -20,6 +20,8 @@ export type AuditEventType =
   | 'renewal.succeeded'
   /** certfleet stopped trying: the device is gone, or failed too often. */
   | 'renewal.abandoned'
+  /** The device re-registered in another hub (DPS) during the campaign: it ended there. */
+  | 'renewal.moved'
   /** A fleet-wide problem (throttling, an issuer outage) paused renewals; and its end. */
   | 'incident.opened'
   | 'incident.resolved'

@@ -1,3 +1,4 @@
+import { CertificateFacts, sameCertificate } from '../../domain/Certificate';
 import { Clock, isoUtc } from '../../domain/Clock';
 import { DeviceKey, deviceKeyString } from '../../domain/DeviceKey';
 import { DeviceRecord } from '../../domain/DeviceRecord';
@@ -11,6 +12,7 @@ import {
 import { Severity } from '../../domain/Finding';
 import { pemsToInspect } from '../../domain/ReportedCertificate';
 import { CohortPolicy, RenewalPolicy } from '../../domain/RenewalPolicy';
+import { movedToAnotherHub } from '../../domain/renewal/renewalTransitions';
 import { AuditOutbox, TouchedRecord } from '../AuditOutbox';
 import { DecodeResult, decodeIotHubMessage } from './decodeIotHubMessage';
 import { RawIotHubMessage } from './RawIotHubMessage';
@@ -25,6 +27,7 @@ import {
   TransientFault,
 } from '../ports';
 import { retryOnWriteConflict } from '../retryOnWriteConflict';
+import { updateRecord } from '../updateRecord';
 
 export interface IngestSettings {
   certificatePath: string;
@@ -37,6 +40,12 @@ export interface IngestSettings {
   cohortTag?: string;
   /** CERTFLEET_CN_MISMATCH_SEVERITY; undefined: the domain's default (critical). */
   commonNameMismatchSeverity?: Severity;
+  /**
+   * The hubs DPS may assign a device among (the configured IoT Hubs, names as events carry
+   * them). A device's new certificate in one of them is looked for in the others by point
+   * reads, one per hub, never by a scan of the ledger; none or one hub: no look-up.
+   */
+  hubs?: readonly string[];
 }
 
 export interface IngestDependencies {
@@ -97,6 +106,8 @@ interface Item {
 
 interface DeviceResult extends TouchedRecord {
   askNow: boolean;
+  /** The certificate this batch brought the device (or redelivered): others may have moved. */
+  newCertificate?: CertificateFacts;
 }
 
 const DEVICE_CONCURRENCY = 16;
@@ -109,7 +120,9 @@ const DEVICE_CONCURRENCY = 16;
  *    (the x509 adapter), decide (pure `applyLedgerEvent`), write it
  *    under its ETag; on a conflict, read and decide again. Audit entries travel inside the
  *    record (an outbox), so a record and its audit entries are never out of step.
- * 3. Append the audit entries, then clear them from the records.
+ * 3. A device that brought a new certificate in one hub may have been assigned there by DPS:
+ *    a campaign for the same device id in another hub ends as moved (`movedToAnotherHub`).
+ * 4. Append the audit entries, then clear them from the records.
  *
  * Transient storage faults propagate and fail the invocation, so the host redelivers the batch;
  * everything already applied is then recognised as a duplicate.
@@ -168,7 +181,8 @@ export class IngestIotHubEvents {
     );
     if (platformFault !== undefined) throw platformFault;
     const touched = results.filter((r): r is DeviceResult => r !== undefined);
-    summary.auditWritten = await this.outbox.flush(touched);
+    const moved = await this.endCampaignsOfMovedDevices(touched, now);
+    summary.auditWritten = await this.outbox.flush(moved);
     await this.askPendingRenewals(touched.filter((r) => r.askNow).map((r) => r.key));
     return summary;
   }
@@ -194,6 +208,52 @@ export class IngestIotHubEvents {
       }
       return undefined;
     }
+  }
+
+  /**
+   * DPS re-registration can assign a device to another hub, which then reports its new
+   * certificate: a campaign for the same device id elsewhere, with an older certificate, ends as
+   * moved (the domain decides which), so it neither goes on failing nor expires. Returns the
+   * touched records with the moved ones, each device once as it now stands, for the outbox.
+   */
+  private async endCampaignsOfMovedDevices(
+    touched: readonly DeviceResult[],
+    now: string,
+  ): Promise<TouchedRecord[]> {
+    const byKey = new Map<string, TouchedRecord>(touched.map((t) => [deviceKeyString(t.key), t]));
+    const hubs = this.deps.settings.hubs ?? [];
+    const arrivals = touched.filter((t) => t.newCertificate !== undefined && hubs.length > 1);
+    const moves = await mapWithConcurrency(arrivals, DEVICE_CONCURRENCY, async (arrival) => {
+      const { deviceId } = arrival.key;
+      const others = hubs.filter((hub) => hub !== arrival.key.hub);
+      const elsewhere = (
+        await Promise.all(others.map((hub) => this.deps.ledger.read({ hub, deviceId })))
+      ).flatMap((stored) => (stored ? [stored.value] : []));
+      const candidates = elsewhere.filter(
+        (r) => movedToAnotherHub(r, arrival.key.hub, arrival.newCertificate!, now) !== r,
+      );
+      const updated = [];
+      for (const candidate of candidates) {
+        const key = { hub: candidate.hub, deviceId: candidate.deviceId };
+        updated.push(
+          await updateRecord(this.deps.ledger, key, (record) => {
+            const next = record
+              ? movedToAnotherHub(record, arrival.key.hub, arrival.newCertificate!, now)
+              : record;
+            return next === record ? { verdict: 'unchanged' } : { next, verdict: 'moved' };
+          }),
+        );
+      }
+      return updated;
+    });
+    for (const { touched: record, changed } of moves.flat()) {
+      if (!changed) continue;
+      const id = deviceKeyString(record.key);
+      // Touched by this batch too: its earlier pending entries are in this record as well.
+      const earlier = byKey.get(id);
+      byKey.set(id, earlier ? { ...record, inheritedAuditIds: earlier.inheritedAuditIds } : record);
+    }
+    return [...byKey.values()];
   }
 
   /** Devices that just connected with a renewal pending are asked now, not at the next sweep. */
@@ -289,13 +349,37 @@ export class IngestIotHubEvents {
       for (const { outcome } of outcomes) {
         if (outcome.outcome !== 'rejected') summary[outcome.outcome] += 1;
       }
+      const newCertificate = certificateBrought(stored?.value, record, outcomes);
       return {
         key,
         inheritedAuditIds,
         askNow,
+        ...(newCertificate ? { newCertificate } : {}),
         ...(record ? { record } : {}),
         ...(etag ? { etag } : {}),
       };
     });
   }
+}
+
+/**
+ * The certificate a device's events brought it: a new current certificate, or the one a
+ * redelivered report had set (the invocation that applied it may have failed before the
+ * other hubs were looked at). A report repeating the certificate it holds brings nothing.
+ */
+function certificateBrought(
+  before: DeviceRecord | undefined,
+  after: DeviceRecord | undefined,
+  outcomes: readonly { item: Item; outcome: LedgerOutcome }[],
+): CertificateFacts | undefined {
+  const current = after?.lifecycle === 'active' ? after.current : undefined;
+  if (!current) return undefined;
+  if (!before?.current || !sameCertificate(before.current, current)) return current;
+  const redelivered = outcomes.some(
+    ({ item, outcome }) =>
+      outcome.outcome === 'duplicate' &&
+      item.event.kind === 'twin-report' &&
+      item.event.reportedVersion === current.reportedVersion,
+  );
+  return redelivered ? current : undefined;
 }

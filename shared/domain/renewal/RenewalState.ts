@@ -10,6 +10,7 @@ import { MethodOutcomeKind } from './MethodOutcome';
  *                     │               └─refused/timeout────> retrying  (backoff by class)
  *                     └─offline──> unreachable ──connects──> requested …
  *   retrying/… ──too many failures, not found──> failed;   any ──validUntil passed──> expired
+ *   due/requested/retrying/unreachable/failed ──newer certificate in another hub──> moved
  */
 export type RenewalStatus =
   | 'healthy'
@@ -24,7 +25,12 @@ export type RenewalStatus =
   /** Given up (not found, disabled, too many failures): needs a person or a new certificate. */
   | 'failed'
   /** The certificate expired before it was renewed: the device must re-provision via DPS. */
-  | 'expired';
+  | 'expired'
+  /**
+   * The device re-registered through DPS and was assigned to another hub, whose record carries
+   * on: the campaign here ended, and nothing more is done for this record (kept for auditors).
+   */
+  | 'moved';
 
 export interface RenewalAttempt {
   at: string;
@@ -50,7 +56,7 @@ export interface RenewalState {
   nextAttemptAt?: string;
   /** `requested`: the new certificate must be reported by then. */
   deadline?: string;
-  /** Why the device is retrying, unreachable, failed or expired. */
+  /** Why the device is retrying, unreachable, failed, expired or moved. */
   reason?: string;
 }
 

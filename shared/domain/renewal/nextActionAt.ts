@@ -10,6 +10,7 @@ import { renewalOf } from './renewalTransitions';
  * - due, retrying, unreachable: the next attempt;
  * - requested: the deadline for the new certificate;
  * - failed: the expiry, to record it;
+ * - expired, moved (to another hub): nothing;
  * and never later than the certificate's expiry, which must be recorded when it passes.
  */
 export function nextActionAt(record: DeviceRecord): string | undefined {
@@ -33,6 +34,7 @@ export function nextActionAt(record: DeviceRecord): string | undefined {
       at = current.validUntil;
       break;
     case 'expired':
+    case 'moved':
       return undefined;
   }
   if (at === undefined || at > current.validUntil) return current.validUntil;

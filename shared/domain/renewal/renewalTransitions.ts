@@ -1,5 +1,5 @@
 import { AuditEntry, AuditEventType, RenewalAuditFields, auditEntryId } from '../AuditEntry';
-import { certificateIdentity } from '../Certificate';
+import { CertificateFacts, certificateIdentity, sameCertificate } from '../Certificate';
 import { DeviceRecord } from '../DeviceRecord';
 import { MethodOutcome, RenewalRequest } from './MethodOutcome';
 import { HEALTHY, RenewalState } from './RenewalState';
@@ -18,7 +18,7 @@ export function renewalOf(record: DeviceRecord): RenewalState {
 /** Whether certfleet is in the middle of renewing this device. */
 export function inCampaign(record: DeviceRecord): boolean {
   const status = renewalOf(record).status;
-  return status !== 'healthy' && status !== 'expired';
+  return status !== 'healthy' && status !== 'expired' && status !== 'moved';
 }
 
 /**
@@ -211,7 +211,9 @@ export function deadlinePassed(
 /** The certificate's validUntil has passed without a renewal: the device cannot connect any more. */
 export function certificateExpired(record: DeviceRecord, now: string): DeviceRecord {
   const current = record.current;
-  if (!current || now < current.validUntil || renewalOf(record).status === 'expired') return record;
+  const status = renewalOf(record).status;
+  if (!current || now < current.validUntil || status === 'expired' || status === 'moved')
+    return record;
   const next = structuredClone(record);
   const before = renewalOf(record);
   next.renewal = {
@@ -230,6 +232,37 @@ export function certificateExpired(record: DeviceRecord, now: string): DeviceRec
     'the device must re-provision through DPS with its onboarding credential',
   );
   entry.old = certificateIdentity(current);
+  next.pendingAudit.push(entry);
+  return next;
+}
+
+/**
+ * The same device id reported a newer certificate in another hub: DPS re-registration assigned
+ * the device there, and that hub's record carries on. A campaign running here (or given up on)
+ * ends as `moved`, not as a failure; the record stays, with its history, for auditors. A device
+ * with no campaign, or a certificate there that is not newer than this one (another device under
+ * the same id, or a late report), changes nothing.
+ */
+export function movedToAnotherHub(
+  record: DeviceRecord,
+  toHub: string,
+  newCertificate: CertificateFacts,
+  now: string,
+): DeviceRecord {
+  const current = record.current;
+  if (toHub === record.hub || record.lifecycle !== 'active' || !current) return record;
+  if (!inCampaign(record)) return record;
+  if (newCertificate.validFrom <= current.validFrom || sameCertificate(current, newCertificate))
+    return record;
+  const reason = `re-registered through DPS in hub ${toHub}`;
+  const next = structuredClone(record);
+  next.renewal = { ...renewalOf(record), status: 'moved', reason };
+  delete next.renewal.nextAttemptAt;
+  delete next.renewal.deadline;
+  next.updatedAt = now;
+  const entry = renewalAudit(next, 'renewal.moved', now, {}, reason);
+  entry.old = certificateIdentity(current);
+  entry.new = certificateIdentity(newCertificate);
   next.pendingAudit.push(entry);
   return next;
 }
@@ -269,7 +302,8 @@ export function newCertificateArrived(
   const campaign =
     inCampaign(record) || (renewal.status === 'expired' && renewal.campaignId !== undefined);
   if (!campaign) {
-    if (renewal.status === 'expired') record.renewal = { ...HEALTHY };
+    // Back from another hub, or re-provisioned after expiry: the record carries on.
+    if (renewal.status === 'expired' || renewal.status === 'moved') record.renewal = { ...HEALTHY };
     if (entry.type === 'certificate.renewed')
       entry.renewal = { campaignId: '', attempts: 0, failures: 0, renewedBy: 'device' };
     return;
