@@ -42,7 +42,7 @@ export function applyLedgerEvent(
     return alreadyApplied(existing, ledgerEventOf(remembered, key), ctx);
   const events = eventOrder([...memory.events, remembered]);
   const inPlace = events[events.length - 1] === remembered && endsIn(events, memory.events);
-  if (inPlace) return inOrder(existing, remembered, memory, key, ctx);
+  if (inPlace) return inOrder(existing, remembered, memory, events, key, ctx);
   // Placed elsewhere, or after a life its report shows began (an inferred creation before it).
   if (outdatedWholeTwin(remembered, events) || supersededConnection(remembered, events))
     return alreadyApplied(existing, ledgerEventOf(remembered, key), ctx);
@@ -75,11 +75,13 @@ function inOrder(
   existing: DeviceRecord | undefined,
   remembered: RememberedEvent,
   memory: AppliedEvents,
+  events: readonly RememberedEvent[],
   key: DeviceKey,
   ctx: LedgerContext,
 ): LedgerOutcome {
   const outcome = applyInOrder(withoutMemory(existing), ledgerEventOf(remembered, key), ctx);
-  const applied = rememberEvents(memory.base, [...memory.events, remembered], key, ctx);
+  // In their order, inferred creations included, so what is folded away keeps its lives.
+  const applied = rememberEvents(memory.base, events, key, ctx);
   if ((outcome.outcome === 'applied' || outcome.outcome === 'rejected') && outcome.record) {
     outcome.record.applied = applied;
     return outcome;

@@ -119,7 +119,7 @@ function keptCertificate(value: unknown, maxPemBytes: number): unknown {
     const size = name.length + canonicalJson(value).length;
     if (characters + size > KEPT_OBJECT_CHARACTERS && !CONTRACT_FIELDS.includes(name)) continue;
     characters += size;
-    out[name] = value;
+    out[escapedName(name)] = value;
   }
   return out;
 }
@@ -154,7 +154,7 @@ function kept(value: unknown, depth: number): unknown {
       0,
       KEPT_FIELDS,
     ))
-      out[name] = kept(field, depth + 1);
+      out[escapedName(name)] = kept(field, depth + 1);
     return out;
   }
   return value;
@@ -174,21 +174,43 @@ function keptArray(items: readonly unknown[], keep: (item: unknown) => unknown):
 function restored(value: unknown): unknown {
   if (isLongString(value)) {
     const startBytes = Buffer.byteLength(value.$start, 'utf8');
-    return value.$start + 'x'.repeat(Math.max(0, value.$bytes - startBytes));
+    const bytes = Math.min(value.$bytes, MAX_RESTORED_BYTES);
+    return value.$start + 'x'.repeat(Math.max(0, bytes - startBytes));
   }
   if (isLongArray(value)) {
     const items = value.$items.map((item) => restored(item));
-    return Array.from({ length: value.$length }, (_, i) => items[i % items.length]);
+    const length = Math.min(value.$length, MAX_RESTORED_ITEMS);
+    return Array.from({ length }, (_, i) => items[i % items.length]);
   }
   if (Array.isArray(value)) return value.map((item) => restored(item));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [name, field] of Object.entries(value as Record<string, unknown>))
-      out[name] = restored(field);
+      out[unescapedName(name)] = restored(field);
     return out;
   }
   return value;
 }
+
+/**
+ * A device's own property names that start with `$` get one more, so that no report can pass
+ * for the shortened forms above (`$start`/`$bytes`, `$items`/`$length`) and make the ledger
+ * rebuild a string or an array of any size it names; `restored` takes the `$` off again.
+ */
+function escapedName(name: string): string {
+  return name.startsWith('$') ? `$${name}` : name;
+}
+
+function unescapedName(name: string): string {
+  return name.startsWith('$$') ? name.slice(1) : name;
+}
+
+/**
+ * Sizes a shortened form is rebuilt to at most: past any event certfleet accepts (the body
+ * limit), so a rebuilt value fails the same checks, and never more, whatever a record holds.
+ */
+const MAX_RESTORED_BYTES = 4 * 1024 * 1024;
+const MAX_RESTORED_ITEMS = 64 * 1024;
 
 function isLongArray(value: unknown): value is LongArray {
   return (

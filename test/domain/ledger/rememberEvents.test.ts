@@ -4,6 +4,7 @@ import {
   REMEMBERED_CHARACTERS,
   REMEMBERED_EVENTS,
 } from '../../../shared/domain/ledger/rememberEvents';
+import { ledgerEventOf, rememberedEvent } from '../../../shared/domain/ledger/rememberedEvent';
 import { AT, aCertificate, apply, created, patch } from '../../support/ledgerEvents';
 
 /** Applies events in the order given, keeping what each outcome saves, audit flushed. */
@@ -76,5 +77,50 @@ describe('what the ledger remembers to place late events', () => {
       REMEMBERED_CHARACTERS,
     );
     expect(record.current?.validUntil).toBe(certificate(69)['validUntil']);
+  });
+});
+
+describe('what the ledger remembers of a report, read back', () => {
+  const key = { hub: 'contoso-hub', deviceId: 'thermostat-0042' };
+  const report = (value: unknown): LedgerEvent => ({
+    kind: 'twin-report',
+    ...key,
+    occurredAt: AT.created,
+    reportedVersion: 7,
+    opType: 'updateTwin',
+    complete: false,
+    privateKeyReported: false,
+    certificate: { present: true, value },
+  });
+  const readBack = (value: unknown) => {
+    const event = ledgerEventOf(rememberedEvent(report(value), 4096), key);
+    return event.kind === 'twin-report' && event.certificate.present
+      ? event.certificate.value
+      : undefined;
+  };
+
+  it("gives a device's own $-names back as they were, never rebuilding the sizes they name", () => {
+    const forged = {
+      validFrom: { $start: 'a', $bytes: 300_000_000 },
+      validUntil: '2026-12-31T00:00:00.000Z',
+      chain: { $items: [1], $length: 50_000_000 },
+      $version: 3,
+      $$odd: 'x',
+    };
+
+    expect(readBack(forged)).toEqual(forged);
+    expect(readBack({ $start: 'a', $bytes: 300_000_000 })).toEqual({
+      $start: 'a',
+      $bytes: 300_000_000,
+    });
+  });
+
+  it('rebuilds a long string it shortened to its size, so it fails the same size checks', () => {
+    const long = 'z'.repeat(10_000);
+
+    const back = readBack({ validFrom: long }) as { validFrom: string };
+
+    expect(Buffer.byteLength(back.validFrom, 'utf8')).toBe(10_000);
+    expect(back.validFrom.startsWith('zzzz')).toBe(true);
   });
 });
