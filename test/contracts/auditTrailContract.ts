@@ -1,5 +1,5 @@
 import { AuditTrail } from '../../shared/app/ports';
-import { AuditEntry } from '../../shared/domain/AuditEntry';
+import { AUDIT_DAY, anAuditEntry } from '../support/auditEntries';
 
 /**
  * What every AuditTrail does: each entry appended once, filed by the UTC date it occurred,
@@ -7,26 +7,9 @@ import { AuditEntry } from '../../shared/domain/AuditEntry';
  * Run against the in-memory double and the blob adapter on Azurite (AuditTrail.test.ts).
  */
 
-const HUB = 'contoso-hub';
-const DAY = '2026-11-23';
+const DAY = AUDIT_DAY;
 
-let counter = 0;
-function anEntry(overrides: Partial<AuditEntry> = {}): AuditEntry {
-  counter += 1;
-  return {
-    id: `audit-${String(counter).padStart(6, '0')}`,
-    type: 'certificate.renewed',
-    hub: HUB,
-    deviceId: 'thermostat-0001',
-    occurredAt: `${DAY}T10:00:00.000Z`,
-    recordedAt: `${DAY}T12:00:00.000Z`,
-    opType: 'updateTwin',
-    reportedVersion: 5,
-    old: { validFrom: '2026-10-25T00:00:00.000Z', validUntil: '2026-11-24T00:00:00.000Z' },
-    new: { validFrom: '2026-11-23T00:00:00.000Z', validUntil: '2026-12-23T00:00:00.000Z' },
-    ...overrides,
-  };
-}
+const anEntry = anAuditEntry;
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -5,27 +5,12 @@ import { ChainedAuditRecord } from '../../../shared/domain/AuditChain';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { containerClient, freshPrefix } from '../../support/rawStorage';
 import { responseDroppingProxy } from '../../support/responseDroppingProxy';
+import { AUDIT_DAY, AUDIT_HUB, anAuditEntry } from '../../support/auditEntries';
 
-const HUB = 'contoso-hub';
-const DAY = '2026-11-23';
+const HUB = AUDIT_HUB;
+const DAY = AUDIT_DAY;
 
-let counter = 0;
-function anEntry(overrides: Partial<AuditEntry> = {}): AuditEntry {
-  counter += 1;
-  return {
-    id: `audit-${String(counter).padStart(6, '0')}`,
-    type: 'certificate.renewed',
-    hub: HUB,
-    deviceId: 'thermostat-0001',
-    occurredAt: `${DAY}T10:00:00.000Z`,
-    recordedAt: `${DAY}T12:00:00.000Z`,
-    opType: 'updateTwin',
-    reportedVersion: 5,
-    old: { validFrom: '2026-10-25T00:00:00.000Z', validUntil: '2026-11-24T00:00:00.000Z' },
-    new: { validFrom: '2026-11-23T00:00:00.000Z', validUntil: '2026-12-23T00:00:00.000Z' },
-    ...overrides,
-  };
-}
+const anEntry = anAuditEntry;
 
 function aTrail(shards = 1) {
   const name = `${freshPrefix()}-audit`;

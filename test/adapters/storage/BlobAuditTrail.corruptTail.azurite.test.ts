@@ -7,6 +7,7 @@ import {
   genesisHead,
 } from '../../../shared/domain/AuditChain';
 import { containerClient, freshPrefix } from '../../support/rawStorage';
+import { AUDIT_DAY, anAuditEntry } from '../../support/auditEntries';
 
 /**
  * A corrupt last line in an audit blob (garbage, a torn write, text that is not JSON, a record
@@ -15,28 +16,16 @@ import { containerClient, freshPrefix } from '../../support/rawStorage';
  * verifying report each bad line, never its content, and go on with the rest. The corrupt
  * bytes are written underneath the adapter, with the SDK's own appendBlock.
  */
-const HUB = 'contoso-hub';
-const DAY = '2026-11-23';
+const DAY = AUDIT_DAY;
 const SEGMENT_0 = `2026/11/23/shard-00.jsonl`;
 const SEGMENT_1 = `2026/11/23/shard-00.1.jsonl`;
 /** Stands for whatever a corrupt line may hold (here, text shaped like a secret). */
 const MARKER = 'LEAKED-IF-QUOTED';
 
-let counter = 0;
+/** An entry as the other audit tests write it, without the old certificate. */
 function anEntry(overrides: Partial<AuditEntry> = {}): AuditEntry {
-  counter += 1;
-  return {
-    id: `audit-${String(counter).padStart(6, '0')}`,
-    type: 'certificate.renewed',
-    hub: HUB,
-    deviceId: 'thermostat-0001',
-    occurredAt: `${DAY}T10:00:00.000Z`,
-    recordedAt: `${DAY}T12:00:00.000Z`,
-    opType: 'updateTwin',
-    reportedVersion: 5,
-    new: { validFrom: '2026-11-23T00:00:00.000Z', validUntil: '2026-12-23T00:00:00.000Z' },
-    ...overrides,
-  };
+  const { old: _old, ...entry } = anAuditEntry();
+  return { ...entry, ...overrides };
 }
 
 /** A trail of one shard whose first segment holds three records. */
