@@ -145,10 +145,11 @@ function algorithmIdentifier(bytes: Uint8Array, tlv: Tlv, prefixes?: Buffer[]): 
   return prefixes.some((prefix) => startsWith(value, prefix));
 }
 
-/** OpenPGP public-key algorithms (RFC 4880 9.1, RFC 9580 9.1). */
-const PGP_ALGORITHMS = new Set([1, 2, 3, 16, 17, 18, 19, 20, 22, 25, 26, 27, 28]);
-
-/** A Secret-Key (5) or Secret-Subkey (7) packet, in the old or the new header format. */
+/**
+ * A complete Secret-Key (5) or Secret-Subkey (7) packet, in the old or the new header format,
+ * whose public key starts as its algorithm says it must. A header, version and algorithm byte
+ * alone are four bytes that noise (a thumbprint read as hex) matches about once in 40,000.
+ */
 function isPgpSecretKey(bytes: Uint8Array): boolean {
   const header = bytes[0];
   if (header === undefined || !(header & 0x80) || bytes.length < 12) return false;
@@ -170,12 +171,57 @@ function isPgpSecretKey(bytes: Uint8Array): boolean {
     else if (kind === 2) [length, body] = [readUInt32(bytes, 1), 5];
     else return false;
   }
-  if ((tag !== 5 && tag !== 7) || length < 12) return false;
-  const version = bytes[body];
-  // v3: version, created (4), validity (2), algorithm; v4 to v6: version, created (4), algorithm.
-  const algorithm =
-    version === 3 ? bytes[body + 7] : version! >= 4 && version! <= 6 ? bytes[body + 5] : undefined;
-  return algorithm !== undefined && PGP_ALGORITHMS.has(algorithm);
+  const end = body + length;
+  if ((tag !== 5 && tag !== 7) || length < MIN_PGP_SECRET_KEY || end > bytes.length) return false;
+  const version = bytes[body]!;
+  // v3: version, created (4), validity (2), algorithm; v4: version, created (4), algorithm;
+  // v5 and v6 add the key material's length (4) after the algorithm.
+  const algorithmAt = version === 3 ? body + 7 : version >= 4 && version <= 6 ? body + 5 : -1;
+  if (algorithmAt < 0) return false;
+  const algorithm = bytes[algorithmAt]!;
+  if (version < 5) return pgpPublicKeyStarts(bytes, algorithm, algorithmAt + 1, end);
+  const size = PGP_RAW_KEY_SIZES.get(algorithm);
+  const materialLength = readUInt32(bytes, algorithmAt + 1);
+  return (
+    (size === undefined || materialLength === size) &&
+    pgpPublicKeyStarts(bytes, algorithm, algorithmAt + 5, end)
+  );
+}
+
+/** OpenPGP algorithms whose public key starts with an MPI: RSA, Elgamal, DSA. */
+const PGP_MPI_ALGORITHMS = new Set([1, 2, 3, 16, 17, 20]);
+/** ECDH, ECDSA and legacy EdDSA: a curve OID (1.2... or 1.3...) of a few bytes. */
+const PGP_CURVE_ALGORITHMS = new Set([18, 19, 22]);
+/** X25519, X448, Ed25519, Ed448 (RFC 9580): raw keys of fixed size. */
+const PGP_RAW_KEY_SIZES = new Map([
+  [25, 32],
+  [26, 56],
+  [27, 32],
+  [28, 57],
+]);
+/** The smallest secret key packet: an X25519 key unprotected (6 + 32 + 1 + 32 bytes). */
+const MIN_PGP_SECRET_KEY = 64;
+
+function pgpPublicKeyStarts(bytes: Uint8Array, algorithm: number, at: number, end: number) {
+  if (PGP_MPI_ALGORITHMS.has(algorithm)) {
+    if (at + 2 > end) return false;
+    const bits = (bytes[at]! << 8) | bytes[at + 1]!;
+    const top = bytes[at + 2];
+    // A modulus or prime of 512 bits or more, its bit count exact (no leading zero bits).
+    return (
+      bits >= 512 &&
+      top !== undefined &&
+      32 - Math.clz32(top) === ((bits - 1) % 8) + 1 &&
+      at + 2 + Math.ceil(bits / 8) <= end
+    );
+  }
+  if (PGP_CURVE_ALGORITHMS.has(algorithm)) {
+    const oidLength = bytes[at]!;
+    return oidLength >= 5 && oidLength <= 10 && [0x2a, 0x2b].includes(bytes[at + 1]!);
+  }
+  // A raw key, then the secret part's S2K usage: 0 (unprotected) or 253 to 255.
+  const size = PGP_RAW_KEY_SIZES.get(algorithm);
+  return size !== undefined && at + size < end && [0, 253, 254, 255].includes(bytes[at + size]!);
 }
 
 function readUInt32(bytes: Uint8Array, at: number): number {

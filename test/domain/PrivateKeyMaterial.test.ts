@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, webcrypto } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, webcrypto } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import {
@@ -467,6 +467,64 @@ describe('not taking public material for private', () => {
         bytes.toString('hex'),
       ]) {
         if (containsPrivateKeyMaterial(text)) flagged.push(text);
+      }
+    }
+
+    expect(flagged).toEqual([]);
+  });
+
+  it('finds nothing in a certificate thumbprint whose bytes begin like an OpenPGP secret key packet', () => {
+    // 0xC5 (new-format tag 5), length 23, version 3 and, seven bytes on, algorithm 3 (RSA): a
+    // real SHA-256 thumbprint of a device certificate, once redacted as a key.
+    const thumbprint = 'C51703E05674EED9DB033264B8E0A4EF399F02A2DBD3825CE0FED1E0EB384C5D';
+
+    expect(containsPrivateKeyMaterial(thumbprint)).toBe(false);
+    expect(containsPrivateKeyMaterial(thumbprint.toLowerCase())).toBe(false);
+    expect(redactPrivateKeys({ certificate: { thumbprint } }).value).toEqual({
+      certificate: { thumbprint },
+    });
+  });
+
+  it.each([4, 6])(
+    'finds a version %i OpenPGP secret key packet holding a raw Ed25519 key (RFC 9580)',
+    (version) => {
+      const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+      const x = Buffer.from(jwk.x!, 'base64url');
+      const d = Buffer.from(jwk.d!, 'base64url');
+      const materialLength = version === 6 ? [0, 0, 0, 32] : [];
+      const checksum = version === 6 ? [] : [0, 0];
+      const body = Buffer.concat([
+        Buffer.from([version, 0x6a, 0x00, 0x00, 0x00, 27, ...materialLength]),
+        x,
+        Buffer.from([0]),
+        d,
+        Buffer.from(checksum),
+      ]);
+      const packet = Buffer.concat([Buffer.from([0xc5, body.length]), body]);
+
+      expect(containsPrivateKeyMaterial(packet.toString('base64'))).toBe(true);
+      expect(containsPrivateKeyMaterial(packet.toString('hex'))).toBe(true);
+    },
+  );
+
+  it('finds nothing in thumbprint-sized noise that starts with an OpenPGP secret key header', () => {
+    // Every header form of tags 5 and 7, every version and algorithm byte, then bytes of a hash:
+    // the first bytes match, but no complete packet with a real public key follows.
+    const headers = [0xc5, 0xc7, 0x94, 0x95, 0x9c, 0x9d];
+    const algorithms = [1, 2, 3, 16, 17, 18, 19, 20, 22, 25, 26, 27, 28];
+    const flagged: string[] = [];
+    for (const header of headers) {
+      for (const version of [3, 4, 5, 6]) {
+        for (const algorithm of algorithms) {
+          const bytes = createHash('sha256').update(`${header}/${version}/${algorithm}`).digest();
+          bytes[0] = header;
+          bytes[1] = 0x17;
+          bytes[2] = version;
+          bytes[version === 3 ? 9 : 7] = algorithm;
+          for (const text of [bytes.toString('hex'), bytes.toString('hex').toUpperCase()]) {
+            if (containsPrivateKeyMaterial(text)) flagged.push(text);
+          }
+        }
       }
     }
 
