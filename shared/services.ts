@@ -1,8 +1,21 @@
 import { IngestIotHubEvents } from './app/ingest/IngestIotHubEvents';
 import { ReconcileTwins } from './app/reconcile/ReconcileTwins';
 import { RenewDevices } from './app/renewal/RenewDevices';
-import { AuditTrail, CertificateLedger, DeadLetters, DeviceMethods, TwinSource } from './app/ports';
+import {
+  AlertLog,
+  AlertSink,
+  AlertStore,
+  AuditTrail,
+  CertificateLedger,
+  DeadLetters,
+  DeviceMethods,
+  TwinSource,
+} from './app/ports';
 import { IotHubAccess } from './adapters/iothub/IotHubAccess';
+import { TableAlertStore } from './adapters/storage/TableAlertStore';
+import { AlertRelay } from './app/alerts/AlertRelay';
+import { DEFAULT_DELIVERY_POLICY, DeliverAlerts } from './app/alerts/DeliverAlerts';
+import { alertSinks } from './alertServices';
 import { IotHubDeviceMethods } from './adapters/iothub/IotHubDeviceMethods';
 import { IotHubTwinQuery } from './adapters/iothub/IotHubTwinQuery';
 import { TablePacingStore } from './adapters/storage/TablePacingStore';
@@ -31,6 +44,12 @@ export interface Services {
   renewals: RenewDevices;
   /** Backfill and reconcile from IoT Hub's twin query; undefined when no IoT Hub is configured. */
   reconcile?: ReconcileTwins;
+  /** Open alerts and the notification outbox. */
+  alertStore: AlertStore;
+  /** The configured alert sinks (none: alerts are logged, audited and listed only). */
+  alertSinks: readonly AlertSink[];
+  /** Works through the notification outbox (every minute). */
+  alerts: DeliverAlerts;
 }
 
 export interface ServiceOverrides {
@@ -49,6 +68,10 @@ export interface ServiceOverrides {
    * sweep --now`) passes the system clock here.
    */
   tokenClock?: Clock;
+  /** Alert sinks instead of the configured ones (the local run's loopback receiver). */
+  alertSinks?: readonly AlertSink[];
+  /** Where alert lines go (default: nowhere; the Function app's services log to the host). */
+  alertLog?: AlertLog;
 }
 
 export function buildServices(
@@ -72,9 +95,32 @@ export function buildServices(
   const twins = o.twins ?? (access ? new IotHubTwinQuery({ access }) : undefined);
   const sleep =
     o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const alertStore = new TableAlertStore(
+    clients.table(`${prefix}alerts`),
+    clients.table(`${prefix}alertoutbox`),
+  );
+  const sinks = o.alertSinks ?? alertSinks(settings.alerts);
+  const alertLog: AlertLog = o.alertLog ?? { info: () => undefined, error: () => undefined };
+  const alertRelay = new AlertRelay({
+    store: alertStore,
+    sinks: sinks.map((s) => s.name),
+    log: alertLog,
+    settings: settings.alerts.rules,
+  });
+  const alerts = new DeliverAlerts({
+    store: alertStore,
+    sinks,
+    audit,
+    relay: alertRelay,
+    log: alertLog,
+    clock,
+    settings: settings.alerts.rules,
+    policy: DEFAULT_DELIVERY_POLICY,
+  });
   const renewals = new RenewDevices({
     ledger,
     audit,
+    alertRelay,
     pacing: new TablePacingStore(clients.table(`${prefix}state`)),
     ...(methods ? { methods } : {}),
     clock,
@@ -85,6 +131,7 @@ export function buildServices(
       maxConcurrentCalls: 32,
       timing: settings.renewal.timing,
       pacing: { ...DEFAULT_PACING_POLICY, renewalsPerMinute: settings.renewal.renewalsPerMinute },
+      alerts: settings.alerts.rules,
     },
   });
   const ingest = new IngestIotHubEvents({
@@ -104,7 +151,9 @@ export function buildServices(
         ? { commonNameMismatchSeverity: settings.commonNameMismatchSeverity }
         : {}),
       hubs: (iotHub?.hubs ?? []).map((target) => normalizeHubName(target.hub)),
+      alerts: settings.alerts.rules,
     },
+    alertRelay,
     askNow: async (devices) => {
       await renewals.askNow(devices, 'device-connected');
     },
@@ -127,6 +176,9 @@ export function buildServices(
     ingest,
     renewals,
     ...(reconcile ? { reconcile } : {}),
+    alertStore,
+    alertSinks: sinks,
+    alerts,
   };
 }
 
@@ -156,11 +208,20 @@ function trustBundleInspector(pem: string | undefined): X509CertificateInspector
   }
 }
 
+/**
+ * The Functions host collects what the worker writes to the console into Application Insights
+ * (`traces`), errors at severity Error: the alert lines docs/alerts.md's queries read.
+ */
+const HOST_LOG: AlertLog = {
+  info: (line) => console.log(line),
+  error: (line) => console.error(line),
+};
+
 let shared: Services | undefined;
 
 /** The process's services, built on first use from the environment. */
 export function services(): Services {
-  shared ??= buildServices(loadSettings(process.env));
+  shared ??= buildServices(loadSettings(process.env), { alertLog: HOST_LOG });
   return shared;
 }
 

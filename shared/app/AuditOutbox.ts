@@ -1,4 +1,6 @@
+import { alertTransitionsIn } from '../domain/alerts/evaluateAlerts';
 import { AuditEntry } from '../domain/AuditEntry';
+import { AlertRelay } from './alerts/AlertRelay';
 import { DeviceKey, deviceKeyString } from '../domain/DeviceKey';
 import { DeviceRecord } from '../domain/DeviceRecord';
 import { mapWithConcurrency } from './concurrency';
@@ -27,6 +29,8 @@ export class AuditOutbox {
   constructor(
     private readonly ledger: CertificateLedger,
     private readonly audit: AuditTrail,
+    /** Alert transitions go on to it once in the trail, before they leave their record. */
+    private readonly alerts?: AlertRelay,
   ) {}
 
   /**
@@ -48,6 +52,7 @@ export class AuditOutbox {
       appended += await this.audit.append(inherited, { mayAlreadyBeWritten: true });
     if (fresh.length > 0)
       appended += await this.audit.append(fresh, { mayAlreadyBeWritten: false });
+    await this.alerts?.accept(alertTransitionsIn([...inherited, ...fresh]));
     await mapWithConcurrency(touched, CONCURRENCY, (t) => this.clear(t));
     return appended;
   }

@@ -1,3 +1,4 @@
+import { DeliveryReport } from './alerts/DeliverAlerts';
 import { IngestSummary } from './ingest/IngestIotHubEvents';
 import { ReconcileReport } from './reconcile/ReconcileTwins';
 import { SweepReport } from './renewal/RenewDevices';
@@ -57,5 +58,18 @@ function describeReconcileCounts(c: ReconcileReport['totals']): string {
     `${c.deadLettered} dead-lettered; ${c.auditWritten} audit records` +
     (c.throttled ? `; ${c.throttled} throttled answers waited out` : '') +
     (c.retried ? `; ${c.retried} pages asked again` : '')
+  );
+}
+
+/** `alert delivery at T: N sent (webhook 3, teams 3), F failed (…), R rolled up, K fleet alerts` */
+export function describeDelivery(report: DeliveryReport): string {
+  const bySink = (counts: Partial<Record<string, number>>) => {
+    const parts = Object.entries(counts).map(([sink, n]) => `${sink} ${n}`);
+    const total = Object.values(counts).reduce<number>((sum, n) => sum + (n ?? 0), 0);
+    return parts.length > 0 ? `${total} (${parts.join(', ')})` : '0';
+  };
+  return (
+    `alert delivery at ${report.at}: ${bySink(report.sent)} sent, ${bySink(report.failed)} failed` +
+    `, ${report.rolledUp} rolled up, ${report.fleetTransitions.length} fleet alert transitions`
   );
 }

@@ -1,3 +1,5 @@
+import { AlertScope, AlertSeverity } from '../domain/alerts/AlertRule';
+import { AlertState, AlertTransition, AlertTransitionKind } from '../domain/alerts/AlertState';
 import { AuditEntry } from '../domain/AuditEntry';
 import { BadAuditLine, ChainVerification } from '../domain/AuditChain';
 import { PemInspection } from '../domain/CertificateInspection';
@@ -47,6 +49,10 @@ export interface CertificateLedger {
 
 export interface ActionEntry extends DeviceKey {
   actionAt: string;
+  /** When the renewal is due, when `actionAt` is earlier for an alert check (RenewalIndexEntry). */
+  renewalAt?: string;
+  /** The record's next alert check (RenewalIndexEntry). */
+  alertCheckAt?: string;
   /** Enough for the capacity planner without reading the record. */
   validUntil: string;
   status: RenewalStatus;
@@ -213,4 +219,124 @@ export class TwinQueryFailed extends Error {
     super(message);
     this.name = 'TwinQueryFailed';
   }
+}
+
+/**
+ * What an alert sink is sent: one alert transition (shared/domain/alerts/AlertState.ts), or a
+ * test notification (`certfleet alerts test`). Carries certfleet's own sentences and fields,
+ * never text a device sent.
+ */
+export interface AlertNotification {
+  /** The transition's id: the idempotency key that receivers deduplicate on. */
+  id: string;
+  alertId: string;
+  /** An AlertRule, or `test` for a test notification. */
+  rule: string;
+  severity: AlertSeverity;
+  status: AlertTransitionKind;
+  scope: AlertScope;
+  /** One human sentence. */
+  summary: string;
+  /** When the alert's episode began. */
+  raisedAt: string;
+  /** When this transition happened. */
+  at: string;
+  /** Device alerts. */
+  hub?: string;
+  deviceId?: string;
+  /** Certificate alerts: the certificate's (the earliest, for a fleet alert) expiry. */
+  validUntil?: string;
+  /** Fleet alerts: how many devices, and some of their keys (`hub/deviceId`). */
+  count?: number;
+  sample?: string[];
+  /** A test notification sent by `certfleet alerts test`: no alert behind it. */
+  test?: boolean;
+}
+
+export type AlertSinkName = 'webhook' | 'teams' | 'slack' | 'eventgrid';
+
+/**
+ * One place ops hear alerts: a generic webhook, Teams, Slack, an Event Grid topic. Sinks
+ * never see a secret in a notification, and never put one in an error message.
+ */
+export interface AlertSink {
+  readonly name: AlertSinkName;
+  /**
+   * Sends one notification; resolves when the receiver accepted it (2xx). Throws
+   * `AlertSinkFailed` otherwise: `retryable` for timeouts, network faults, 408, 429 and 5xx;
+   * not for the other 4xx (a wrong URL or key: an operator must act).
+   */
+  send(notification: AlertNotification): Promise<void>;
+}
+
+export class AlertSinkFailed extends Error {
+  readonly code = 'ALERT_SINK_FAILED';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly details: { status?: number; retryAfterMs?: number } = {},
+  ) {
+    super(message);
+    this.name = 'AlertSinkFailed';
+  }
+}
+
+/** A notification waiting for (or done with) one sink: the notification outbox. */
+export interface AlertDelivery {
+  sink: AlertSinkName;
+  notification: AlertNotification;
+  /** When it was queued, and when it may next be tried. */
+  queuedAt: string;
+  nextAttemptAt: string;
+  attempts: number;
+  /** Pending until sent; `rolled-up` when a fleet alert says it for many devices. */
+  state: 'pending' | 'delivered' | 'rolled-up';
+  /** A device alert's fleet subject (`rule;cause`): the group it may be rolled up into. */
+  group?: string;
+  /** Why the last attempt failed (the sink's message, never a secret). */
+  lastError?: string;
+  settledAt?: string;
+}
+
+/**
+ * Where alert lines go: the Functions host's log (Application Insights), one line per alert
+ * transition and per failed delivery, each a fixed prefix and JSON (docs/alerts.md has the KQL).
+ */
+export interface AlertLog {
+  info(line: string): void;
+  error(line: string): void;
+}
+
+export interface AlertFilter {
+  severity?: AlertSeverity;
+  rule?: string;
+  scope?: AlertScope;
+  hub?: string;
+}
+
+/**
+ * Open alerts and the notification outbox. The open alerts are kept in step with the
+ * transitions the ledger decides (each device's own are in its record too); devices with one
+ * rule and one cause are kept together, so a roll-up counts a group without reading the fleet.
+ */
+export interface AlertStore {
+  /** Puts raised and escalated alerts, removes resolved ones; idempotent, in the given order. */
+  applyTransitions(transitions: readonly AlertTransition[]): Promise<void>;
+  /** Open alerts, device and fleet, that match the filter. */
+  listOpen(filter?: AlertFilter): AsyncIterable<AlertState>;
+  /** The open device alerts of one fleet subject (`rule;cause`, see rollUp). */
+  listGroup(fleetSubject: string): Promise<AlertState[]>;
+  /**
+   * Queues deliveries; one that is already queued, delivered or rolled up (same sink and
+   * notification id) is left as it is, so queuing again never sends twice.
+   */
+  enqueue(deliveries: readonly AlertDelivery[]): Promise<void>;
+  /** Pending deliveries whose `nextAttemptAt` has come, oldest first, at most `limit`. */
+  duePending(now: string, limit: number): Promise<Versioned<AlertDelivery>[]>;
+  /** Writes a delivery's new state over the one read; throws `WriteConflict` if it changed. */
+  settle(next: AlertDelivery, previous: Versioned<AlertDelivery>): Promise<void>;
+  /** One delivery, by sink and notification id. */
+  findDelivery(sink: AlertSinkName, notificationId: string): Promise<AlertDelivery | undefined>;
+  /** Every delivery, for reports and tests (`certfleet alerts --all`). */
+  listDeliveries(): AsyncIterable<AlertDelivery>;
 }

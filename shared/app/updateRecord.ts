@@ -1,6 +1,7 @@
 import { DeviceKey, deviceKeyString } from '../domain/DeviceKey';
 import { DeviceRecord } from '../domain/DeviceRecord';
 import { TouchedRecord, touchedAsRead } from './AuditOutbox';
+import { BeforeWrite } from './alerts/alertsOnWrite';
 import { CertificateLedger } from './ports';
 import { retryOnWriteConflict } from './retryOnWriteConflict';
 
@@ -25,18 +26,22 @@ export interface UpdatedRecord<V> {
 /**
  * Reads a device's record, lets `decide` choose its next state, and writes it under the
  * record's ETag; when another writer got there first, reads and decides again, so the verdict
- * returned is the one made on the record that was written over (or left alone).
+ * returned is the one made on the record that was written over (or left alone). `beforeWrite`
+ * finishes a decided record (alertsOnWrite evaluates its alerts).
  */
 export async function updateRecord<V>(
   ledger: CertificateLedger,
   key: DeviceKey,
   decide: (current: DeviceRecord | undefined) => RecordDecision<V>,
+  beforeWrite: BeforeWrite = (record) => record,
 ): Promise<UpdatedRecord<V>> {
   let inherited: TouchedRecord | undefined;
   return retryOnWriteConflict(`ledger record ${deviceKeyString(key)}`, async () => {
     const stored = await ledger.read(key);
     inherited ??= touchedAsRead(key, stored);
-    const { next, verdict } = decide(stored ? structuredClone(stored.value) : undefined);
+    const decision = decide(stored ? structuredClone(stored.value) : undefined);
+    const { verdict } = decision;
+    const next = decision.next && beforeWrite(decision.next);
     const inheritedAuditIds = inherited.inheritedAuditIds;
     if (!next) {
       return {

@@ -11,6 +11,7 @@ import { publicRecord } from '../app/publicRecord';
 import { normalizeHubName } from '../domain/DeviceKey';
 import { Services, buildServices } from '../services';
 import { UsageError, cliEnvironment } from './cliEnvironment';
+import { addAlertCommands } from './alertCommands';
 import { CSV_COLUMNS, csvRow } from './deviceCsv';
 import { describeDevice } from './describeDevice';
 import { ingestJsonLines } from './ingestJsonLines';
@@ -285,6 +286,12 @@ export function buildProgram(): Command {
       if (badLines > 0)
         throw new Failure(`${badLinesText(badLines)} in the audit trail for ${date}`);
     });
+
+  addAlertCommands(program, {
+    connect: () => connect(),
+    write,
+    fail: (message) => new Failure(message),
+  });
 
   program
     .command('deadletters')

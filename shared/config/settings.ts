@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { AlertConfig, loadAlertSettings } from './alertSettings';
 import { IotHubSettings, loadIotHubSettings } from './iotHubSettings';
+import { DEFAULT_ALERT_SETTINGS } from '../domain/alerts/AlertSettings';
 import { readTrustBundle } from './readTrustBundle';
 import {
   DEFAULT_TWIN_QUERIES_PER_MINUTE,
@@ -55,6 +57,8 @@ export interface Settings {
    * (shared/domain/renewal/Requester.ts).
    */
   trustEasyAuth?: true;
+  /** Alert rules' settings and the sinks configured (shared/config/alertSettings.ts). */
+  alerts: AlertConfig;
 }
 
 // One schema over every setting, so each invalid value is named in this order, whichever file
@@ -133,6 +137,13 @@ export function loadSettings(env: Env = process.env): Settings {
     if (!(error instanceof SettingsError)) throw error;
     problems.push(...error.problems);
   }
+  let alerts: AlertConfig = { rules: DEFAULT_ALERT_SETTINGS };
+  try {
+    alerts = loadAlertSettings(env);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    problems.push(...error.problems);
+  }
   let reconcile: ReconcileConfig = { twinQueriesPerMinute: DEFAULT_TWIN_QUERIES_PER_MINUTE };
   try {
     reconcile = loadReconcileSettings(env);
@@ -159,5 +170,6 @@ export function loadSettings(env: Env = process.env): Settings {
     ...(iotHub ? { iotHub } : {}),
     renewal,
     reconcile,
+    alerts,
   };
 }

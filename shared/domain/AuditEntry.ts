@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AlertTransition } from './alerts/AlertState';
 import { CertificateIdentity } from './Certificate';
 import { FindingCode } from './Finding';
 
@@ -25,6 +26,12 @@ export type AuditEventType =
   /** A fleet-wide problem (throttling, an issuer outage) paused renewals; and its end. */
   | 'incident.opened'
   | 'incident.resolved'
+  /** An alert was raised, escalated or resolved (the transition is in `alert`). */
+  | 'alert.raised'
+  | 'alert.escalated'
+  | 'alert.resolved'
+  /** A sink accepted an alert's notification, or a fleet alert said it for this device. */
+  | 'alert.delivered'
   /**
    * The trail itself: an audit blob ended in a line that nothing could be chained after, so the
    * shard-day went on in a new segment, whose first record this is. Names no device.
@@ -68,6 +75,18 @@ export interface AuditEntry {
   findings?: FindingCode[];
   detail?: string;
   renewal?: RenewalAuditFields;
+  /** alert.*: the transition, as sinks are told it (and, when delivered, by which sink). */
+  alert?: AlertTransition;
+  /** alert.delivered: which notification reached which sink, or was said by a fleet alert. */
+  delivery?: {
+    notificationId: string;
+    alertId: string;
+    rule: string;
+    status: string;
+    sink: string;
+    deliveredAs: 'sent' | 'rolled-up';
+    attempts: number;
+  };
   /** audit.chain-broken: the blob and line where the chain broke, and what is wrong there. */
   chainBreak?: { blob: string; line: number; problem: string };
 }

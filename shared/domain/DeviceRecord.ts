@@ -1,3 +1,4 @@
+import { AlertState } from './alerts/AlertState';
 import { AuditEntry } from './AuditEntry';
 import { CertificateFacts, CertificateIdentity } from './Certificate';
 import { Finding } from './Finding';
@@ -62,6 +63,10 @@ export interface DeviceRecord {
   changesSeen?: Record<string, number>;
   /** The events applied to this record, kept so that a late one is placed where it happened. */
   applied?: AppliedEvents;
+  /** The device's open alerts, one per rule (shared/domain/alerts/evaluateAlerts.ts). */
+  alerts?: AlertState[];
+  /** When its alert conditions can next change with no event (nextAlertCheckAt). */
+  alertCheckAt?: string;
   /**
    * Audit entries decided with this version of the record and not yet confirmed written to the
    * audit trail (a transactional outbox: the record and its audit entries change together).

@@ -1,5 +1,6 @@
 import './installFunctionsRuntimeApi'; // first: the functions/ modules register as they load
 import { HttpFunctionOptions } from '@azure/functions';
+import { alertDeliveryTrigger, alertRoutes } from '../../functions/alerts';
 import { deviceRoutes } from '../../functions/devices';
 import { iotHubEventsTrigger } from '../../functions/iotHubEvents';
 import { reconcileTwinsTrigger } from '../../functions/reconcileTwins';
@@ -10,6 +11,13 @@ import { renewalSweepTrigger } from '../../functions/renewalSweep';
  * objects functions/*.ts pass to `app.http/timer/eventHub`, so routes and schedules have one
  * source of truth (a test checks that nothing registered is missing here).
  */
-export const httpTriggers: readonly { name: string; options: HttpFunctionOptions }[] = deviceRoutes;
-export const timerTriggers = [renewalSweepTrigger, reconcileTwinsTrigger] as const;
+export const httpTriggers: readonly { name: string; options: HttpFunctionOptions }[] = [
+  ...deviceRoutes,
+  ...alertRoutes,
+];
+export const timerTriggers = [
+  renewalSweepTrigger,
+  reconcileTwinsTrigger,
+  alertDeliveryTrigger,
+] as const;
 export const eventHubTriggers = [iotHubEventsTrigger] as const;

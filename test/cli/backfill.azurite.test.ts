@@ -1,4 +1,5 @@
 import { certfleet } from '../support/runCli';
+import { systemTimeIs } from '../support/systemTime';
 import { StandInIotHub } from '../../shared/local/StandInIotHub';
 import { useServices } from '../../shared/services';
 import { testEnvironment } from '../support/testStorage';
@@ -47,6 +48,7 @@ describe('certfleet backfill', () => {
     hub.queries.length = 0;
   });
   afterEach(() => {
+    jest.useRealTimers();
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
   });
@@ -70,6 +72,8 @@ describe('certfleet backfill', () => {
       IotHub: `${connectionOf('plant-a')}|${connectionOf('plant-b')}`,
       CERTFLEET_IOTHUB_ENDPOINT: url,
     });
+    // Before renewal falls due: the import raises no alert.
+    systemTimeIs('2026-11-20T12:00:00.000Z');
     const run = await certfleet('backfill');
 
     expect(run.code).toBe(0);

@@ -1,4 +1,5 @@
 import { certfleet } from '../support/runCli';
+import { systemTimeIs } from '../support/systemTime';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useServices } from '../../shared/services';
@@ -26,19 +27,40 @@ describe('certfleet CLI', () => {
   });
 
   afterEach(() => {
+    jest.useRealTimers();
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
   });
 
   it('ingests IoT Hub events carrying OpenSSL certificates, skipping redeliveries and placing a late report where it belongs', async () => {
+    systemTimeIs('2026-11-15T12:00:00.000Z');
     const run = await certfleet('ingest', eventsFile);
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
       // openssl-device-01's $version 1 (its October certificate) arrives after $version 2: it is
-      // placed before it, so both certificates are audited (first seen, then renewed).
-      '12 events: 8 applied, 1 duplicate, 0 stale, 1 irrelevant, 0 ignored, 3 dead-lettered; 5 audit records written',
+      // placed before it, so both certificates are audited (first seen, then renewed). Two of
+      // the seven are the alerts below.
+      '12 events: 8 applied, 1 duplicate, 0 stale, 1 irrelevant, 0 ignored, 3 dead-lettered; 7 audit records written',
     );
+    const alerts = await certfleet('alerts', '--json');
+    expect(alerts.code).toBe(0);
+    expect(
+      (JSON.parse(alerts.stdout) as { deviceId: string; rule: string; severity: string }[]).map(
+        (a) => [a.deviceId, a.rule, a.severity],
+      ),
+    ).toEqual([
+      ['openssl-device-03', 'certificate-expired', 'critical'],
+      ['openssl-device-02', 'chain-untrusted', 'critical'],
+    ]);
+    const listed = await certfleet('alerts', '--severity', 'critical', '--rule', 'chain-untrusted');
+    expect(listed.stdout).toBe(
+      'CRITICAL chain-untrusted        fixture-hub/openssl-device-02  since 2026-11-15T12:00:00.000Z\n' +
+        '         Device openssl-device-02 in fixture-hub: its certificate chain does not verify to the trust bundle.\n',
+    );
+    const wrong = await certfleet('alerts', '--rule', 'no-such-rule');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/^certfleet: --rule must be one of certificate-expiring, /);
   });
 
   it('shows the certificate facts read from the PEM, thumbprints and serial agreeing with OpenSSL', async () => {

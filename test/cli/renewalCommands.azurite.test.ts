@@ -5,6 +5,7 @@ import { DeviceRecord, newDeviceRecord } from '../../shared/domain/DeviceRecord'
 import { DEFAULT_RENEWAL_POLICY, renewalDueAt } from '../../shared/domain/RenewalPolicy';
 import { twinUpdated } from '../../shared/local/iotHubMessages';
 import { Services, buildServices, useServices } from '../../shared/services';
+import { systemTimeIs } from '../support/systemTime';
 import { certfleet } from '../support/runCli';
 import { StandInFleet } from '../support/standInFleet';
 import { testEnvironment } from '../support/testStorage';
@@ -231,29 +232,6 @@ describe('certfleet forecast', () => {
       current: { source: 'reported', ...validity, firstSeenAt: REPORTED_AT, reportedVersion: 2 },
       renewalDueAt: renewalDueAt(validity, DEFAULT_RENEWAL_POLICY),
     };
-  }
-
-  /** The forecast starts from the system clock: fix it (Date only; timers stay real). */
-  function systemTimeIs(iso: string): void {
-    jest.useFakeTimers({
-      now: new Date(iso),
-      doNotFake: [
-        'hrtime',
-        'nextTick',
-        'performance',
-        'queueMicrotask',
-        'requestAnimationFrame',
-        'cancelAnimationFrame',
-        'requestIdleCallback',
-        'cancelIdleCallback',
-        'setImmediate',
-        'clearImmediate',
-        'setInterval',
-        'clearInterval',
-        'setTimeout',
-        'clearTimeout',
-      ],
-    });
   }
 
   afterEach(() => jest.useRealTimers());

@@ -1,3 +1,4 @@
+import { DEFAULT_ALERT_SETTINGS } from '../../shared/domain/alerts/AlertSettings';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,7 @@ describe('loadSettings', () => {
           timing: DEFAULT_RENEWAL_TIMING,
         },
         reconcile: { twinQueriesPerMinute: 10 },
+        alerts: { rules: DEFAULT_ALERT_SETTINGS },
       });
     });
 

@@ -351,6 +351,7 @@ function referenceIngest(env: Record<string, string>) {
       renewalPolicy: settings.renewalPolicy,
       cohortPolicies: settings.renewal.cohortPolicies,
       cohortTag: settings.renewal.cohortTag,
+      alerts: settings.alerts.rules,
     },
   });
   return { ingest, ledger, audit, deadLetters };

@@ -173,7 +173,9 @@ describe('backfill and reconcile from the twin query, on Azurite', () => {
       stale: 0,
       irrelevant: 10,
       deadLettered: 0,
-      auditWritten: 20,
+      // 20 certificate.first-seen, and 20 device-silent alerts: their twins were last updated
+      // on 2 November, 25 days before, with renewal due.
+      auditWritten: 40,
       throttled: 0,
     });
     const records = byId(await collect(services.ledger.list({ hub: HUB })));
@@ -229,7 +231,8 @@ describe('backfill and reconcile from the twin query, on Azurite', () => {
       duplicate: 18,
       stale: 1,
       irrelevant: 10,
-      auditWritten: 1,
+      // certificate.renewed, and its device-silent alert resolved: the device was heard from.
+      auditWritten: 2,
     });
     const records = byId(await collect(services.ledger.list({ hub: HUB })));
     expect(records['fleet-03']).toMatchObject({

@@ -114,6 +114,7 @@ describe('the local host', () => {
     expect(host.describeRoutes()).toEqual([
       'GET /api/devices/{deviceId}',
       'POST /api/devices/{deviceId}/renew',
+      'GET /api/alerts',
     ]);
   });
 });

@@ -1,3 +1,10 @@
+import { AlertRelay } from '../../shared/app/alerts/AlertRelay';
+import { DEFAULT_DELIVERY_POLICY, DeliverAlerts } from '../../shared/app/alerts/DeliverAlerts';
+import { AlertSettings, DEFAULT_ALERT_SETTINGS } from '../../shared/domain/alerts/AlertSettings';
+import { AlertTransition } from '../../shared/domain/alerts/AlertState';
+import { alertTransitionsIn } from '../../shared/domain/alerts/evaluateAlerts';
+import { InMemoryAlertStore } from './InMemoryAlertStore';
+import { RecordingAlertSink } from './RecordingAlertSink';
 import { RenewDevices } from '../../shared/app/renewal/RenewDevices';
 import { AuditEntry } from '../../shared/domain/AuditEntry';
 import { HOUR_MS, ManualClock } from '../../shared/domain/Clock';
@@ -67,6 +74,8 @@ export interface RenewalWorldOptions {
   withoutMethods?: boolean;
   renewalsPerMinute?: number;
   timing?: Partial<RenewalTiming>;
+  /** Alerts evaluated with these settings (over the defaults), relayed and delivered. */
+  alerts?: Partial<AlertSettings>;
 }
 
 export class RenewalWorld {
@@ -77,11 +86,40 @@ export class RenewalWorld {
   readonly pacing = new InMemoryPacingStore();
   readonly methods: ScriptedDeviceMethods;
   readonly renewals: RenewDevices;
+  /** With `alerts`: the open alerts and the outbox, a webhook sink, and the delivery. */
+  readonly alertStore = new InMemoryAlertStore();
+  readonly sink: RecordingAlertSink;
+  readonly alertLines: string[] = [];
+  readonly alertSettings: AlertSettings;
+  readonly alertDelivery: DeliverAlerts;
+  readonly alertRelay: AlertRelay;
 
   constructor(options: RenewalWorldOptions = {}) {
     this.clock = new ManualClock(options.now ?? SEEN_AT);
     this.time = new SimulatedTime(this.clock);
     this.methods = new ScriptedDeviceMethods(this.clock);
+    this.sink = new RecordingAlertSink('webhook', this.clock);
+    this.alertSettings = { ...DEFAULT_ALERT_SETTINGS, ...options.alerts };
+    const log = {
+      info: (l: string) => this.alertLines.push(l),
+      error: (l: string) => this.alertLines.push(l),
+    };
+    const relay = (this.alertRelay = new AlertRelay({
+      store: this.alertStore,
+      sinks: [this.sink.name],
+      log,
+      settings: this.alertSettings,
+    }));
+    this.alertDelivery = new DeliverAlerts({
+      store: this.alertStore,
+      sinks: [this.sink],
+      audit: this.audit,
+      relay,
+      log,
+      clock: this.clock,
+      settings: this.alertSettings,
+      policy: DEFAULT_DELIVERY_POLICY,
+    });
     const dependencies: RenewalDependencies = {
       ledger: this.ledger,
       audit: this.audit,
@@ -99,7 +137,9 @@ export class RenewalWorld {
           ...DEFAULT_PACING_POLICY,
           renewalsPerMinute: options.renewalsPerMinute ?? DEFAULT_PACING_POLICY.renewalsPerMinute,
         },
+        ...(options.alerts ? { alerts: this.alertSettings } : {}),
       },
+      ...(options.alerts ? { alertRelay: relay } : {}),
     };
     this.renewals = new RenewDevices(dependencies);
   }
@@ -118,6 +158,18 @@ export class RenewalWorld {
   sweepAt(iso: string, options: { dryRun?: boolean } = {}): Promise<SweepReport> {
     this.moveTo(iso);
     return this.renewals.sweep(options);
+  }
+
+  /** Moves the clock to `iso`, runs one sweep and then the alert delivery, as the timers would. */
+  async sweepAndDeliverAt(iso: string): Promise<SweepReport> {
+    const report = await this.sweepAt(iso);
+    await this.alertDelivery.deliver();
+    return report;
+  }
+
+  /** Every alert transition in the audit trail, in order. */
+  alertTransitions(): AlertTransition[] {
+    return alertTransitionsIn(this.trail());
   }
 
   record(deviceId: string, hub = HUB): DeviceRecord {

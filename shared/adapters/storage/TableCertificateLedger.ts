@@ -65,6 +65,8 @@ interface DueEntity {
   hub: string;
   deviceId: string;
   actionAt: string;
+  renewalAt?: string;
+  alertCheckAt?: string;
   validUntil: string;
   status: string;
 }
@@ -178,6 +180,8 @@ export class TableCertificateLedger implements CertificateLedger {
             hub: entity.hub,
             deviceId: entity.deviceId,
             actionAt: entity.actionAt,
+            ...(entity.renewalAt ? { renewalAt: entity.renewalAt } : {}),
+            ...(entity.alertCheckAt ? { alertCheckAt: entity.alertCheckAt } : {}),
             validUntil: entity.validUntil,
             status: entity.status as RenewalStatus,
           };

@@ -27,6 +27,9 @@ import {
   TransientFault,
 } from '../ports';
 import { retryOnWriteConflict } from '../retryOnWriteConflict';
+import { AlertSettings } from '../../domain/alerts/AlertSettings';
+import { alertsOnWrite } from '../alerts/alertsOnWrite';
+import { AlertRelay } from '../alerts/AlertRelay';
 import { updateRecord } from '../updateRecord';
 
 export interface IngestSettings {
@@ -46,6 +49,8 @@ export interface IngestSettings {
    * reads, one per hub, never by a scan of the ledger; none or one hub: no look-up.
    */
   hubs?: readonly string[];
+  /** Alerts are evaluated with each record written (alertsOnWrite). */
+  alerts?: AlertSettings;
 }
 
 export interface IngestDependencies {
@@ -60,6 +65,8 @@ export interface IngestDependencies {
    * (they just connected). A failure here never fails the batch: the sweep asks them anyway.
    */
   askNow?: (devices: DeviceKey[]) => Promise<void>;
+  /** Where alert transitions go once audited (none: they stay in the records and the trail). */
+  alertRelay?: AlertRelay;
 }
 
 export interface IngestSummary {
@@ -131,7 +138,7 @@ export class IngestIotHubEvents {
   private readonly outbox: AuditOutbox;
 
   constructor(private readonly deps: IngestDependencies) {
-    this.outbox = new AuditOutbox(deps.ledger, deps.audit);
+    this.outbox = new AuditOutbox(deps.ledger, deps.audit, deps.alertRelay);
   }
 
   async apply(messages: readonly RawIotHubMessage[]): Promise<IngestSummary> {
@@ -236,12 +243,17 @@ export class IngestIotHubEvents {
       for (const candidate of candidates) {
         const key = { hub: candidate.hub, deviceId: candidate.deviceId };
         updated.push(
-          await updateRecord(this.deps.ledger, key, (record) => {
-            const next = record
-              ? movedToAnotherHub(record, arrival.key.hub, arrival.newCertificate!, now)
-              : record;
-            return next === record ? { verdict: 'unchanged' } : { next, verdict: 'moved' };
-          }),
+          await updateRecord(
+            this.deps.ledger,
+            key,
+            (record) => {
+              const next = record
+                ? movedToAnotherHub(record, arrival.key.hub, arrival.newCertificate!, now)
+                : record;
+              return next === record ? { verdict: 'unchanged' } : { next, verdict: 'moved' };
+            },
+            alertsOnWrite(this.deps.settings.alerts, now),
+          ),
         );
       }
       return updated;
@@ -345,7 +357,10 @@ export class IngestIotHubEvents {
       }
       let etag = stored?.etag;
       // A WriteConflict (someone wrote first) makes the helper read and decide again.
-      if (changed && record) etag = await this.deps.ledger.write(record, stored);
+      if (changed && record) {
+        record = alertsOnWrite(this.deps.settings.alerts, now)(record);
+        etag = await this.deps.ledger.write(record, stored);
+      }
       for (const { outcome } of outcomes) {
         if (outcome.outcome !== 'rejected') summary[outcome.outcome] += 1;
       }

@@ -7,7 +7,10 @@ import { Incident, PacingPolicy, isPaused, usedThisMinute } from '../../domain/r
 import { HEALTHY } from '../../domain/renewal/RenewalState';
 import { RenewalTiming } from '../../domain/renewal/RenewalTiming';
 import { renewalOf, startCampaign } from '../../domain/renewal/renewalTransitions';
+import { AlertSettings } from '../../domain/alerts/AlertSettings';
 import { AuditOutbox, TouchedRecord } from '../AuditOutbox';
+import { alertsOnWrite } from '../alerts/alertsOnWrite';
+import { AlertRelay } from '../alerts/AlertRelay';
 import { ActionEntry, AuditTrail, CertificateLedger, DeviceMethods, PacingStore } from '../ports';
 import { AskResult, wasAsked } from './AskResult';
 import { PacingBudget } from './PacingBudget';
@@ -24,6 +27,8 @@ export interface RenewalEngineSettings {
   maxConcurrentCalls: number;
   timing: RenewalTiming;
   pacing: PacingPolicy;
+  /** Alerts are evaluated with each record written, and when their next check comes. */
+  alerts?: AlertSettings;
 }
 
 export interface RenewalDependencies {
@@ -36,6 +41,8 @@ export interface RenewalDependencies {
   /** Waits; a test or a simulation passes one that moves its clock instead. */
   sleep: (ms: number) => Promise<void>;
   settings: RenewalEngineSettings;
+  /** Where alert transitions go once audited (none: they stay in the records and the trail). */
+  alertRelay?: AlertRelay;
 }
 
 export interface SweepReport {
@@ -76,7 +83,7 @@ export class RenewDevices {
   private readonly requests: RenewalRequests;
 
   constructor(private readonly deps: RenewalDependencies) {
-    this.outbox = new AuditOutbox(deps.ledger, deps.audit);
+    this.outbox = new AuditOutbox(deps.ledger, deps.audit, deps.alertRelay);
     this.budget = new PacingBudget(deps.pacing, deps.audit, deps.clock, deps.settings.pacing);
     this.requests = new RenewalRequests({
       ledger: deps.ledger,
@@ -87,6 +94,7 @@ export class RenewDevices {
       timing: deps.settings.timing,
       methodCallsPerSecond: deps.settings.methodCallsPerSecond,
       maxConcurrentCalls: deps.settings.maxConcurrentCalls,
+      ...(deps.settings.alerts ? { alerts: deps.settings.alerts } : {}),
     });
   }
 
@@ -101,9 +109,10 @@ export class RenewDevices {
     const pacing = await this.budget.read(now);
 
     const { candidates, bookkeeping } = await this.gather(now);
-    const requestable = candidates.filter(
-      (c) => this.requestsEnabled && !isPaused(pacing, now, c.hub),
-    );
+    // The planner takes the renewal's own time, not an earlier alert check (renewalAt).
+    const requestable = candidates
+      .filter((c) => this.requestsEnabled && !isPaused(pacing, now, c.hub))
+      .map((c) => (c.renewalAt !== undefined ? { ...c, actionAt: c.renewalAt } : c));
     const plan = planRenewals({
       now,
       candidates: requestable,
@@ -130,11 +139,20 @@ export class RenewDevices {
     if (pacing.pausedUntil && now < pacing.pausedUntil) report.pausedUntil = pacing.pausedUntil;
     if (dryRun) return { ...report, ...countDeadlinesAndExpiries(bookkeeping, now) };
 
+    // Devices whose alerts are due for a look and that this minute's plan does not ask (an ask
+    // writes the record, which evaluates its alerts anyway).
+    const asking = new Set(plan.now.map((p) => deviceKeyString(p)));
+    // An entry without an alert check is a record written before alerts were evaluated: it is
+    // looked at once, and has one from then on.
+    const alertChecks = candidates.filter(
+      (c) => (c.alertCheckAt ?? c.actionAt) <= now && !asking.has(deviceKeyString(c)),
+    );
     const books = await applyDeadlinesAndExpiries(
       this.deps.ledger,
-      bookkeeping,
+      [...bookkeeping, ...alertChecks],
       now,
       settings.timing,
+      settings.alerts,
     );
     const touched: TouchedRecord[] = [...books.touched];
     report.deadlinesPassed = books.deadlinesPassed.length;
@@ -204,18 +222,23 @@ export class RenewDevices {
   > {
     const now = isoUtc(this.deps.clock.now());
     type Start = 'started' | 'not-found' | 'no-certificate' | 'expired';
-    const started = await updateRecord<Start>(this.deps.ledger, key, (record) => {
-      if (!record || record.lifecycle !== 'active') return { verdict: 'not-found' };
-      if (!record.current) return { verdict: 'no-certificate' };
-      // An expired certificate cannot connect: no direct method reaches the device, which must
-      // re-provision through DPS with its onboarding credential.
-      if (record.current.validUntil <= now) return { verdict: 'expired' };
-      // A person asking is what a campaign certfleet gave up on (`failed`) waits for: it starts
-      // afresh. Kept as it was, it would never be asked, and the answer would say "queued".
-      const given =
-        renewalOf(record).status === 'failed' ? { ...record, renewal: HEALTHY } : record;
-      return { next: startCampaign(given, now, 'manual', requestedBy), verdict: 'started' };
-    });
+    const started = await updateRecord<Start>(
+      this.deps.ledger,
+      key,
+      (record) => {
+        if (!record || record.lifecycle !== 'active') return { verdict: 'not-found' };
+        if (!record.current) return { verdict: 'no-certificate' };
+        // An expired certificate cannot connect: no direct method reaches the device, which must
+        // re-provision through DPS with its onboarding credential.
+        if (record.current.validUntil <= now) return { verdict: 'expired' };
+        // A person asking is what a campaign certfleet gave up on (`failed`) waits for: it starts
+        // afresh. Kept as it was, it would never be asked, and the answer would say "queued".
+        const given =
+          renewalOf(record).status === 'failed' ? { ...record, renewal: HEALTHY } : record;
+        return { next: startCampaign(given, now, 'manual', requestedBy), verdict: 'started' };
+      },
+      alertsOnWrite(this.deps.settings.alerts, now),
+    );
     if (started.verdict !== 'started') return { status: started.verdict };
     await this.outbox.flush([started.touched]);
     const [result] = await this.askNow([key], 'manual');
@@ -239,7 +262,10 @@ export class RenewDevices {
     const candidates: ActionEntry[] = [];
     const bookkeeping: ActionEntry[] = [];
     for await (const entry of this.deps.ledger.actionsDueBefore(horizon)) {
-      const needsRequest = NEEDS_REQUEST.includes(entry.status) && entry.validUntil > now;
+      const needsRequest =
+        NEEDS_REQUEST.includes(entry.status) &&
+        entry.validUntil > now &&
+        (entry.renewalAt ?? entry.actionAt) < horizon;
       if (needsRequest) candidates.push(entry);
       else if (entry.actionAt <= now) bookkeeping.push(entry);
     }

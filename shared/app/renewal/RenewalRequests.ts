@@ -2,7 +2,9 @@ import { Clock, MINUTE_MS, isoUtc } from '../../domain/Clock';
 import { DeviceKey } from '../../domain/DeviceKey';
 import { DeviceRecord } from '../../domain/DeviceRecord';
 import { NEEDS_REQUEST } from '../../domain/renewal/CapacityPlanner';
-import { MethodOutcome } from '../../domain/renewal/MethodOutcome';
+import { MethodOutcome, RenewalRequest } from '../../domain/renewal/MethodOutcome';
+import { AlertSettings } from '../../domain/alerts/AlertSettings';
+import { alertsOnWrite } from '../alerts/alertsOnWrite';
 import { PacingState, isPaused } from '../../domain/renewal/Pacing';
 import { RenewalTiming } from '../../domain/renewal/RenewalTiming';
 import { nextActionAt } from '../../domain/renewal/nextActionAt';
@@ -46,6 +48,8 @@ export interface RenewalRequestsDependencies {
   /** Direct-method calls per second to one hub. */
   methodCallsPerSecond: number;
   maxConcurrentCalls: number;
+  /** Alerts are evaluated with each record written (alertsOnWrite). */
+  alerts?: AlertSettings;
 }
 
 /**
@@ -123,8 +127,11 @@ export class RenewalRequests {
     const { reason } = ask;
     const key: DeviceKey = { hub: ask.hub, deviceId: ask.deviceId };
     const now = isoUtc(this.deps.clock.now());
-    const started = await updateRecord(this.deps.ledger, key, (record) =>
-      campaignToAsk(record, now, reason, ask.entry),
+    const started = await updateRecord(
+      this.deps.ledger,
+      key,
+      (record) => campaignToAsk(record, now, reason, ask.entry),
+      alertsOnWrite(this.deps.alerts, now),
     );
     if (started.changed || started.touched.record?.pendingAudit.length)
       touched.push(started.touched);
@@ -151,19 +158,12 @@ export class RenewalRequests {
         })
       : { kind: 'error', reason: 'no IoT Hub configured', transient: false };
     const answeredAt = isoUtc(this.deps.clock.now());
-    const answered = await updateRecord(this.deps.ledger, key, (current) => {
-      if (!current || current.lifecycle !== 'active') return { verdict: 'gone' };
-      const renewal = renewalOf(current);
-      // Recorded already (a retried invocation), or the campaign ended meanwhile (the new
-      // certificate arrived while we were asking): nothing to add.
-      if (renewal.lastAttempt?.requestId === request.requestId)
-        return { verdict: 'already-recorded' };
-      if (renewal.campaignId !== renewalOf(record).campaignId) return { verdict: 'campaign-over' };
-      return {
-        next: attemptAnswered(current, request, outcome, answeredAt, timing),
-        verdict: 'recorded',
-      };
-    });
+    const answered = await updateRecord(
+      this.deps.ledger,
+      key,
+      (current) => answerToRecord(current, record, request, outcome, answeredAt, timing),
+      alertsOnWrite(this.deps.alerts, answeredAt),
+    );
     touched.push(answered.touched);
     return {
       kind: outcome.kind,
@@ -172,6 +172,27 @@ export class RenewalRequests {
       ...(outcome.kind === 'error' ? { detail: outcome.reason } : {}),
     };
   }
+}
+
+/** The answer recorded in the device's record, unless it is already or the campaign is over. */
+function answerToRecord(
+  current: DeviceRecord | undefined,
+  asked: DeviceRecord,
+  request: RenewalRequest,
+  outcome: MethodOutcome,
+  answeredAt: string,
+  timing: RenewalTiming,
+): RecordDecision<'gone' | 'already-recorded' | 'campaign-over' | 'recorded'> {
+  if (!current || current.lifecycle !== 'active') return { verdict: 'gone' };
+  const renewal = renewalOf(current);
+  // Recorded already (a retried invocation), or the campaign ended meanwhile (the new
+  // certificate arrived while we were asking): nothing to add.
+  if (renewal.lastAttempt?.requestId === request.requestId) return { verdict: 'already-recorded' };
+  if (renewal.campaignId !== renewalOf(asked).campaignId) return { verdict: 'campaign-over' };
+  return {
+    next: attemptAnswered(current, request, outcome, answeredAt, timing),
+    verdict: 'recorded',
+  };
 }
 
 /**

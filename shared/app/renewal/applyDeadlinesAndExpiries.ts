@@ -6,7 +6,9 @@ import {
   deadlinePassed,
   renewalOf,
 } from '../../domain/renewal/renewalTransitions';
+import { AlertSettings } from '../../domain/alerts/AlertSettings';
 import { TouchedRecord } from '../AuditOutbox';
+import { alertsOnWrite } from '../alerts/alertsOnWrite';
 import { ActionEntry, CertificateLedger } from '../ports';
 import { RecordDecision, updateRecord } from '../updateRecord';
 
@@ -14,9 +16,11 @@ import { RecordDecision, updateRecord } from '../updateRecord';
  * What the bookkeeping did to one record: `deadline-passed`, a requested renewal's deadline
  * passed with no new certificate (a no-show); `expired`, its certificate expired;
  * `index-repaired`, the index entry no longer matched its record (left by a write that crashed
- * between the index and the record) and was removed; `none`, nothing was due.
+ * between the index and the record) and was removed; `alerts-checked`, its alerts were due for a
+ * look (alertCheckAt) and were evaluated; `none`, nothing was due.
  */
-export type BookkeepingChange = 'deadline-passed' | 'expired' | 'index-repaired' | 'none';
+export type BookkeepingChange =
+  'deadline-passed' | 'expired' | 'index-repaired' | 'alerts-checked' | 'none';
 
 export interface Bookkeeping {
   /** The records changed, in order, for the audit outbox. */
@@ -36,11 +40,15 @@ export async function applyDeadlinesAndExpiries(
   entries: readonly ActionEntry[],
   now: string,
   timing: RenewalTiming,
+  alerts?: AlertSettings,
 ): Promise<Bookkeeping> {
   const bookkeeping: Bookkeeping = { touched: [], deadlinesPassed: [], expired: 0 };
   for (const entry of entries) {
-    const { verdict, touched, changed } = await updateRecord(ledger, entry, (record) =>
-      deadlineOrExpiry(record, entry, now, timing),
+    const { verdict, touched, changed } = await updateRecord(
+      ledger,
+      entry,
+      (record) => deadlineOrExpiry(record, entry, now, timing, alerts !== undefined),
+      alertsOnWrite(alerts, now),
     );
     if (changed) bookkeeping.touched.push(touched);
     if (verdict === 'index-repaired') await ledger.forgetAction(entry);
@@ -69,6 +77,7 @@ function deadlineOrExpiry(
   entry: ActionEntry,
   now: string,
   timing: RenewalTiming,
+  alertsOn: boolean,
 ): RecordDecision<BookkeepingChange> {
   if (!record) return { verdict: 'none' };
   if (record.current && record.current.validUntil <= now) {
@@ -82,5 +91,9 @@ function deadlineOrExpiry(
   // The record's own entry is in the index already (a write puts it before the record): an
   // entry that differs is one a crash left behind. Rewriting the record would not remove it.
   if (nextActionAt(record) !== entry.actionAt) return { verdict: 'index-repaired' };
+  // Written as it is, the record has its alerts evaluated (alertsOnWrite) and its next check set.
+  // Never evaluated (written before alerts were): evaluated once, with a check from then on.
+  if (alertsOn && (record.alertCheckAt ?? entry.actionAt) <= now)
+    return { next: record, verdict: 'alerts-checked' };
   return { verdict: 'none' };
 }

@@ -18,6 +18,10 @@ export interface AlertSettings {
   rollUpThreshold: number;
   /** Device ids named in a fleet alert. */
   rollUpSampleSize: number;
+  /** Device notifications wait this long, so that a cohort's become one fleet alert… */
+  rollUpHoldMs: number;
+  /** …critical ones this long. */
+  rollUpHoldCriticalMs: number;
 }
 
 export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
@@ -41,4 +45,14 @@ export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
   rollUpThreshold: 20,
   /** 10 device ids: enough to start looking, short enough for a Teams card. */
   rollUpSampleSize: 10,
+  /**
+   * 10 minutes: a cohort crosses a window within minutes of each other (one issuance run), and
+   * a warning that waits 10 minutes loses nothing.
+   */
+  rollUpHoldMs: 10 * 60 * 1000,
+  /**
+   * 2 minutes: devices that turn critical together (expire at one instant) do so in the same
+   * minute's sweep; two minutes collects them without keeping ops waiting.
+   */
+  rollUpHoldCriticalMs: 2 * 60 * 1000,
 };

@@ -26,6 +26,12 @@ export interface AlertTransition extends AlertCondition {
   episodeStartedAt: string;
 }
 
+/** The open alert a raised or escalated transition leaves (what stores keep). */
+export function stateOfTransition(t: AlertTransition): AlertState {
+  const { id: _transition, alertId, kind: _kind, at: _at, ...condition } = t;
+  return { ...condition, id: alertId, peakSeverity: t.severity };
+}
+
 /** Where an alert is kept: one open episode per (scope, rule, subject). */
 export function alertKey(a: Pick<AlertCondition, 'scope' | 'rule' | 'subject'>): string {
   return `${a.scope}\n${a.rule}\n${a.subject}`;

@@ -5,6 +5,7 @@ import { RenewalStatus } from '../renewal/RenewalState';
 import { AlertCondition } from './AlertCondition';
 import { AlertRule, AlertSeverity } from './AlertRule';
 import { AlertSettings } from './AlertSettings';
+import { criticalFrom, warningFrom } from './expiryWindows';
 
 /**
  * The alert conditions one ledger record is in at `now`: a pure, ordered chain of checks, each
@@ -45,18 +46,13 @@ const IN_FLIGHT: readonly RenewalStatus[] = ['due', 'requested'];
 function certificateExpiring({ record, at, settings }: DeviceFacts): AlertCondition[] {
   const current = record.current;
   if (!current) return [];
-  const until = Date.parse(current.validUntil);
-  if (at >= until) return []; // certificate-expired says so
-  const lifetime = Math.max(0, until - Date.parse(current.validFrom));
-  const warningFrom =
-    until - Math.min(settings.warningWindowMs, lifetime * settings.warningLifetimeFraction);
-  if (at < warningFrom) return [];
+  if (at >= Date.parse(current.validUntil)) return []; // certificate-expired says so
+  if (at < warningFrom(current, settings)) return [];
   const status = record.renewal?.status ?? 'healthy';
   if (IN_FLIGHT.includes(status)) return [];
-  const criticalFrom =
-    until - Math.min(settings.criticalWindowMs, lifetime * settings.criticalLifetimeFraction);
   const givenUp = status === 'failed';
-  const severity: AlertSeverity = at >= criticalFrom || givenUp ? 'critical' : 'warning';
+  const severity: AlertSeverity =
+    at >= criticalFrom(current, settings) || givenUp ? 'critical' : 'warning';
   const why =
     status === 'healthy'
       ? 'no renewal has started'

@@ -60,8 +60,8 @@ export function rollUp(
   return { fleet, devices };
 }
 
-/** A fleet alert is about one rule and one cause. */
-function fleetSubject(c: AlertCondition): string {
+/** A fleet alert is about one rule and one cause: the subject device alerts group under. */
+export function fleetSubject(c: AlertCondition): string {
   return `${c.rule};${c.cause}`;
 }
 

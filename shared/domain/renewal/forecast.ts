@@ -17,7 +17,7 @@ export interface ForecastDay {
  * first day.
  */
 export function forecastDemand(
-  entries: readonly PlanCandidate[],
+  entries: readonly (PlanCandidate & { renewalAt?: string })[],
   now: string,
   days: number,
   renewalsPerMinute: number,
@@ -34,7 +34,8 @@ export function forecastDemand(
   const dayIndex = (iso: string) => Math.floor((Date.parse(iso) - start) / DAY_MS);
   for (const e of entries) {
     if (NEEDS_REQUEST.includes(e.status)) {
-      const i = Math.max(0, dayIndex(e.actionAt));
+      // The renewal's own time: an index entry may come earlier for an alert check.
+      const i = Math.max(0, dayIndex(e.renewalAt ?? e.actionAt));
       if (i < days) rows[i]!.due += 1;
     }
     const j = dayIndex(e.validUntil);

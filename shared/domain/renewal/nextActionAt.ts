@@ -11,9 +11,21 @@ import { renewalOf } from './renewalTransitions';
  * - requested: the deadline for the new certificate;
  * - failed: the expiry, to record it;
  * - expired, moved (to another hub): nothing;
- * and never later than the certificate's expiry, which must be recorded when it passes.
+ * and never later than the certificate's expiry, which must be recorded when it passes; and
+ * no later than the device's next alert check (`alertCheckAt`), so alerts change on time.
  */
 export function nextActionAt(record: DeviceRecord): string | undefined {
+  const renewal = nextRenewalActionAt(record);
+  const alerts = record.alertCheckAt;
+  if (renewal === undefined || alerts === undefined) return renewal;
+  return alerts < renewal ? alerts : renewal;
+}
+
+/**
+ * The renewal's part of nextActionAt, without the alerts' next check: what the capacity planner
+ * takes as the time a renewal is due.
+ */
+export function nextRenewalActionAt(record: DeviceRecord): string | undefined {
   const current = record.current;
   if (record.lifecycle !== 'active' || !current) return undefined;
   const renewal = renewalOf(record);

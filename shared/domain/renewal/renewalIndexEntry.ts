@@ -1,7 +1,7 @@
 import { DeviceKey } from '../DeviceKey';
 import { DeviceRecord } from '../DeviceRecord';
 import { RenewalStatus } from './RenewalState';
-import { nextActionAt } from './nextActionAt';
+import { nextActionAt, nextRenewalActionAt } from './nextActionAt';
 import { renewalOf } from './renewalTransitions';
 
 /**
@@ -12,6 +12,16 @@ import { renewalOf } from './renewalTransitions';
  */
 export interface RenewalIndexEntry extends DeviceKey {
   actionAt: string;
+  /**
+   * When the renewal itself is next due (nextRenewalActionAt), when `actionAt` is earlier (an
+   * alert check comes first). Absent: `actionAt` is the renewal's.
+   */
+  renewalAt?: string;
+  /**
+   * The record's next alert check (alertCheckAt), so the sweep finds devices whose alerts are
+   * due among those waiting for a request, without reading their records.
+   */
+  alertCheckAt?: string;
   validUntil: string;
   status: RenewalStatus;
 }
@@ -23,11 +33,14 @@ export interface RenewalIndexEntry extends DeviceKey {
  */
 export function renewalIndexEntry(record: DeviceRecord): RenewalIndexEntry | undefined {
   const actionAt = nextActionAt(record);
-  if (actionAt === undefined || !record.current) return undefined;
+  const renewalAt = nextRenewalActionAt(record);
+  if (actionAt === undefined || renewalAt === undefined || !record.current) return undefined;
   return {
     hub: record.hub,
     deviceId: record.deviceId,
     actionAt,
+    ...(renewalAt !== actionAt ? { renewalAt } : {}),
+    ...(record.alertCheckAt !== undefined ? { alertCheckAt: record.alertCheckAt } : {}),
     validUntil: record.current.validUntil,
     status: renewalOf(record).status,
   };
@@ -52,5 +65,12 @@ export function renewalIndexChange(
 }
 
 function sameEntry(a: RenewalIndexEntry, b: RenewalIndexEntry | undefined): boolean {
-  return !!b && a.actionAt === b.actionAt && a.validUntil === b.validUntil && a.status === b.status;
+  return (
+    !!b &&
+    a.actionAt === b.actionAt &&
+    a.renewalAt === b.renewalAt &&
+    a.alertCheckAt === b.alertCheckAt &&
+    a.validUntil === b.validUntil &&
+    a.status === b.status
+  );
 }

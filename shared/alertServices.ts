@@ -1,0 +1,44 @@
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import { EventGridSink } from './adapters/alerts/EventGridSink';
+import { SlackSink } from './adapters/alerts/SlackSink';
+import { TeamsSink } from './adapters/alerts/TeamsSink';
+import { WebhookSink } from './adapters/alerts/WebhookSink';
+import { AlertSink } from './app/ports';
+import { AlertConfig } from './config/alertSettings';
+import { SettingsError } from './config/SettingsError';
+
+/**
+ * The alert sinks the settings configure, in a fixed order. Event Grid by identity uses a managed
+ * identity (the Function app's) or DefaultAzureCredential; with a key, the key.
+ */
+export function alertSinks(config: AlertConfig): AlertSink[] {
+  const sinks: AlertSink[] = [];
+  try {
+    if (config.webhook) sinks.push(new WebhookSink(config.webhook));
+    if (config.teams) sinks.push(new TeamsSink(config.teams));
+    if (config.slack) sinks.push(new SlackSink(config.slack));
+    const eventGrid = config.eventGrid;
+    if (eventGrid) {
+      const { auth } = eventGrid;
+      sinks.push(
+        auth.kind === 'key'
+          ? new EventGridSink({ endpoint: eventGrid.endpoint, key: auth.key })
+          : new EventGridSink({
+              endpoint: eventGrid.endpoint,
+              credential:
+                auth.credential === 'managedidentity'
+                  ? auth.clientId
+                    ? new ManagedIdentityCredential({ clientId: auth.clientId })
+                    : new ManagedIdentityCredential()
+                  : new DefaultAzureCredential(
+                      auth.clientId ? { managedIdentityClientId: auth.clientId } : {},
+                    ),
+            }),
+      );
+    }
+  } catch (error) {
+    // The sinks' own messages name the setting's site, never its URL or key.
+    throw new SettingsError([`alert sinks: ${(error as Error).message}`]);
+  }
+  return sinks;
+}
