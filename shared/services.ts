@@ -15,6 +15,7 @@ import { IotHubAccess } from './adapters/iothub/IotHubAccess';
 import { TableAlertStore } from './adapters/storage/TableAlertStore';
 import { AlertRelay } from './app/alerts/AlertRelay';
 import { DEFAULT_DELIVERY_POLICY, DeliverAlerts } from './app/alerts/DeliverAlerts';
+import { ReviewFleet } from './app/alerts/ReviewFleet';
 import { alertSinks } from './alertServices';
 import { IotHubDeviceMethods } from './adapters/iothub/IotHubDeviceMethods';
 import { IotHubTwinQuery } from './adapters/iothub/IotHubTwinQuery';
@@ -50,6 +51,8 @@ export interface Services {
   alertSinks: readonly AlertSink[];
   /** Works through the notification outbox (every minute). */
   alerts: DeliverAlerts;
+  /** Fleet-risk rules and the digest (daily). */
+  fleetReview: ReviewFleet;
 }
 
 export interface ServiceOverrides {
@@ -103,6 +106,7 @@ export function buildServices(
   const alertLog: AlertLog = o.alertLog ?? { info: () => undefined, error: () => undefined };
   const alertRelay = new AlertRelay({
     store: alertStore,
+    audit,
     sinks: sinks.map((s) => s.name),
     log: alertLog,
     settings: settings.alerts.rules,
@@ -116,6 +120,15 @@ export function buildServices(
     clock,
     settings: settings.alerts.rules,
     policy: DEFAULT_DELIVERY_POLICY,
+  });
+  const fleetReview = new ReviewFleet({
+    ledger,
+    store: alertStore,
+    relay: alertRelay,
+    clock,
+    settings: settings.alerts.rules,
+    renewalsPerMinute: settings.renewal.renewalsPerMinute,
+    cas: inspector.trustAnchors(),
   });
   const renewals = new RenewDevices({
     ledger,
@@ -179,6 +192,7 @@ export function buildServices(
     alertStore,
     alertSinks: sinks,
     alerts,
+    fleetReview,
   };
 }
 

@@ -41,8 +41,12 @@ export class AuditOutbox {
   async flush(touched: readonly TouchedRecord[]): Promise<number> {
     const fresh: AuditEntry[] = [];
     const inherited: AuditEntry[] = [];
+    // A record touched twice (asked, then answered) holds its first entries in both versions.
+    const seen = new Set<string>();
     for (const t of touched) {
       for (const entry of t.record?.pendingAudit ?? []) {
+        if (seen.has(entry.id)) continue;
+        seen.add(entry.id);
         (t.inheritedAuditIds.has(entry.id) ? inherited : fresh).push(entry);
       }
     }

@@ -111,6 +111,12 @@ export interface DeadLetters {
   list(): AsyncIterable<DeadLetter>;
 }
 
+/** A CA of the trust bundle, as the fleet-risk review needs it. */
+export interface TrustAnchor {
+  subject: string;
+  validUntil: string;
+}
+
 export interface CertificateInspector {
   /**
    * Parses a reported leaf PEM and verifies it, with the certificates after it and those of

@@ -1,6 +1,6 @@
 import { loadSettings } from '../config/settings';
 import { ManualClock } from '../domain/Clock';
-import { buildServices } from '../services';
+import { useServices } from '../services';
 import {
   SimulatedFleet,
   defaultFleetOptions,
@@ -76,10 +76,9 @@ async function main(): Promise<void> {
       `certfleet: ${fleet.devices.length} devices; running ${fleetOptions.days} days of fleet time through certfleet…\n`,
     );
     const settings = loadSettings({ FleetStorage: azurite.connectionString, ...fleet.environment });
-    const services = buildServices(settings, { clock, sleep: fleet.sleep, methods: fleet });
     const progress = progressBar(`certfleet: ${fleetOptions.days} days of fleet time`);
-    const summary = await runSimulatedFleet({
-      services,
+    const { summary, services } = await runSimulatedFleet({
+      settings,
       clock,
       fleet,
       start: fleetOptions.start,
@@ -95,6 +94,9 @@ async function main(): Promise<void> {
       example = record.deviceId;
       break;
     }
+    // The API serves the run's own services: its storage, and the fleet as it was left at the
+    // end of virtual time (the functions otherwise build theirs from the environment).
+    useServices(services);
     host = new LocalHost(httpTriggers, (line) => process.stdout.write(`${line}\n`));
     const url = await host.listen(args.port);
     process.stdout.write(

@@ -1,6 +1,6 @@
 import './installFunctionsRuntimeApi'; // first: the functions/ modules register as they load
 import { HttpFunctionOptions } from '@azure/functions';
-import { alertDeliveryTrigger, alertRoutes } from '../../functions/alerts';
+import { alertDeliveryTrigger, alertRoutes, fleetReviewTrigger } from '../../functions/alerts';
 import { deviceRoutes } from '../../functions/devices';
 import { iotHubEventsTrigger } from '../../functions/iotHubEvents';
 import { reconcileTwinsTrigger } from '../../functions/reconcileTwins';
@@ -19,5 +19,6 @@ export const timerTriggers = [
   renewalSweepTrigger,
   reconcileTwinsTrigger,
   alertDeliveryTrigger,
+  fleetReviewTrigger,
 ] as const;
 export const eventHubTriggers = [iotHubEventsTrigger] as const;

@@ -106,6 +106,7 @@ export class RenewalWorld {
     };
     const relay = (this.alertRelay = new AlertRelay({
       store: this.alertStore,
+      audit: this.audit,
       sinks: [this.sink.name],
       log,
       settings: this.alertSettings,

@@ -27,6 +27,13 @@ const TYPES_BY_RULE: Readonly<Record<string, string>> = {
   'chain-untrusted': 'Certfleet.SecurityFinding',
   'private-key-reported': 'Certfleet.SecurityFinding',
   'key-not-rotated': 'Certfleet.SecurityFinding',
+  'certificate-changed-unexpectedly': 'Certfleet.SecurityFinding',
+  'renewals-throttled': 'Certfleet.RenewalsPaused',
+  'issuer-outage': 'Certfleet.RenewalsPaused',
+  'service-error': 'Certfleet.RenewalsPaused',
+  'ca-expiring': 'Certfleet.CaNearExpiry',
+  'renewal-capacity': 'Certfleet.RenewalCapacity',
+  digest: 'Certfleet.Digest',
 };
 
 /** @azure/identity's errors: no token could be had. */
@@ -41,7 +48,8 @@ const CREDENTIAL_ERRORS = new Set([
  * An Event Grid topic (CloudEvents 1.0 schema), for anything that subscribes: Logic Apps,
  * Functions, an ITSM connector. Subscribers get one CloudEvent per notification: `type` by rule
  * (`Certfleet.CertificateNearExpiry`, `.CertificateExpired`, `.RenewalOverdue`,
- * `.RenewalFailed`, `.DeviceSilent`, `.SecurityFinding`), `Certfleet.AlertResolved` when an
+ * `.RenewalFailed`, `.DeviceSilent`, `.SecurityFinding`, `.RenewalsPaused`, `.CaNearExpiry`,
+ * `.RenewalCapacity`, `.Digest`), `Certfleet.AlertResolved` when an
  * alert resolves, `Certfleet.Test` for a test and `Certfleet.Alert` for any other rule, so a
  * subscription filters on type alone; `source` `/certfleet/hubs/<hub>/devices/<deviceId>` for a
  * device alert, `/certfleet/fleet` otherwise; `subject` the rule; `id` the notification's id,

@@ -3,7 +3,7 @@ import { createHash, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { isoUtc } from '../../domain/Clock';
 import { ChainVerdict, ParsedCertificate, PemInspection } from '../../domain/CertificateInspection';
-import { CertificateInspector } from '../../app/ports';
+import { CertificateInspector, TrustAnchor } from '../../app/ports';
 import { readSerialAndValidity } from './readSerialAndValidity';
 
 // Node's WebCrypto; the library's type for it is the DOM's Crypto.
@@ -36,6 +36,11 @@ export class X509CertificateInspector implements CertificateInspector {
 
   get hasTrustBundle(): boolean {
     return this.bundle.length > 0;
+  }
+
+  /** The trust bundle's CAs, by subject and expiry (for the daily fleet-risk review). */
+  trustAnchors(): TrustAnchor[] {
+    return this.bundle.map((c) => ({ subject: c.subject, validUntil: c.notAfter.toISOString() }));
   }
 
   async inspect(pem: string, at: Date, chain: readonly string[] = []): Promise<PemInspection> {

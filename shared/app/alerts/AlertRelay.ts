@@ -1,7 +1,15 @@
 import { AlertSettings } from '../../domain/alerts/AlertSettings';
 import { AlertTransition } from '../../domain/alerts/AlertState';
 import { fleetSubject } from '../../domain/alerts/rollUp';
-import { AlertDelivery, AlertLog, AlertSinkName, AlertStore } from '../ports';
+import { alertAuditEntry } from '../../domain/alerts/evaluateAlerts';
+import {
+  AlertDelivery,
+  AlertLog,
+  AlertNotification,
+  AlertSinkName,
+  AlertStore,
+  AuditTrail,
+} from '../ports';
 import { notificationOf } from './notificationOf';
 
 /** The prefix of the log line written for every alert transition (docs/alerts.md). */
@@ -9,6 +17,8 @@ export const ALERT_LOG_PREFIX = 'CERTFLEET_ALERT';
 
 export interface AlertRelayDependencies {
   store: AlertStore;
+  /** Where fleet alerts, decided outside any record, are audited first. */
+  audit: AuditTrail;
   /** The configured sinks: each transition is queued once for each. */
   sinks: readonly AlertSinkName[];
   log: AlertLog;
@@ -37,6 +47,37 @@ export class AlertRelay {
     );
     if (deliveries.length > 0) await store.enqueue(deliveries);
     for (const t of transitions) log.info(`${ALERT_LOG_PREFIX} ${JSON.stringify(logFields(t))}`);
+  }
+
+  /**
+   * Fleet alerts (roll-ups, incidents, the daily review) are decided outside any record, so no
+   * audit outbox carries them: they are audited here, then accepted. Their ids are
+   * deterministic, so a retried run appends nothing twice. Returns the audit records written.
+   */
+  async acceptFleet(transitions: readonly AlertTransition[], now: string): Promise<number> {
+    if (transitions.length === 0) return 0;
+    const written = await this.deps.audit.append(
+      transitions.map((t) => alertAuditEntry(t, now)),
+      { mayAlreadyBeWritten: true },
+    );
+    await this.accept(transitions);
+    return written;
+  }
+
+  /** Queues a notification that is no alert's transition (the daily digest) for every sink. */
+  async queue(notification: AlertNotification): Promise<void> {
+    const { store, sinks } = this.deps;
+    if (sinks.length === 0) return;
+    await store.enqueue(
+      sinks.map((sink) => ({
+        sink,
+        notification,
+        queuedAt: notification.at,
+        nextAttemptAt: notification.at,
+        attempts: 0,
+        state: 'pending' as const,
+      })),
+    );
   }
 
   private deliveryOf(t: AlertTransition, sink: AlertSinkName): AlertDelivery {

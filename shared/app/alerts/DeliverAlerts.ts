@@ -1,6 +1,5 @@
 import { AlertSettings } from '../../domain/alerts/AlertSettings';
 import { AlertState, AlertTransition, transitionId } from '../../domain/alerts/AlertState';
-import { alertAuditEntry } from '../../domain/alerts/evaluateAlerts';
 import { nextAlertStates } from '../../domain/alerts/nextAlertStates';
 import { rollUp } from '../../domain/alerts/rollUp';
 import { AuditEntry, auditEntryId } from '../../domain/AuditEntry';
@@ -132,14 +131,8 @@ export class DeliverAlerts {
       conditions.push(...rollUp(members, this.deps.settings).fleet);
     }
     const { transitions } = nextAlertStates(previous, conditions, now);
-    if (transitions.length > 0) {
-      await this.deps.audit.append(
-        transitions.map((t) => alertAuditEntry(t, now)),
-        { mayAlreadyBeWritten: true },
-      );
-      await this.deps.relay.accept(transitions);
-      report.fleetTransitions.push(...transitions);
-    }
+    await this.deps.relay.acceptFleet(transitions, now);
+    report.fleetTransitions.push(...transitions);
     return new Set([...previous.map((s) => s.subject), ...conditions.map((c) => c.subject)]);
   }
 

@@ -8,6 +8,7 @@ import { HEALTHY } from '../../domain/renewal/RenewalState';
 import { RenewalTiming } from '../../domain/renewal/RenewalTiming';
 import { renewalOf, startCampaign } from '../../domain/renewal/renewalTransitions';
 import { AlertSettings } from '../../domain/alerts/AlertSettings';
+import { incidentTransitions } from '../../domain/alerts/incidentTransitions';
 import { AuditOutbox, TouchedRecord } from '../AuditOutbox';
 import { alertsOnWrite } from '../alerts/alertsOnWrite';
 import { AlertRelay } from '../alerts/AlertRelay';
@@ -185,7 +186,22 @@ export class RenewDevices {
       report.incidentsResolved,
       now,
     );
+    report.auditWritten += await this.alertIncidents(
+      report.incidentsOpened,
+      report.incidentsResolved,
+      now,
+    );
     return report;
+  }
+
+  /** Incidents as fleet alerts: audited, then relayed to the store and the sinks. */
+  private async alertIncidents(
+    opened: readonly Incident[],
+    resolved: readonly Incident[],
+    now: string,
+  ): Promise<number> {
+    const relay = this.deps.alertRelay;
+    return relay ? relay.acceptFleet(incidentTransitions(opened, resolved, now), now) : 0;
   }
 
   /**
@@ -205,6 +221,7 @@ export class RenewDevices {
     const change = await this.budget.recordAnswers(results, granted, now);
     await this.outbox.flush(touched);
     await this.budget.auditIncidents(change.opened, change.resolved, now);
+    await this.alertIncidents(change.opened, change.resolved, now);
     return results;
   }
 

@@ -19,6 +19,15 @@ export const ALERT_RULES = [
   'chain-untrusted',
   'private-key-reported',
   'key-not-rotated',
+  /** A new certificate that is no renewal (the ledger's certificate.changed-unexpectedly). */
+  'certificate-changed-unexpectedly',
+  /** Incidents that pause renewals (incidentTransitions). */
+  'renewals-throttled',
+  'issuer-outage',
+  'service-error',
+  /** Fleet risk, looked at daily (shared/domain/alerts/fleetRiskConditions.ts). */
+  'ca-expiring',
+  'renewal-capacity',
 ] as const;
 
 export type AlertRule = (typeof ALERT_RULES)[number];

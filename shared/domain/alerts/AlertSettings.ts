@@ -22,6 +22,12 @@ export interface AlertSettings {
   rollUpHoldMs: number;
   /** …critical ones this long. */
   rollUpHoldCriticalMs: number;
+  /** ca-expiring warns this long before a trust-bundle CA expires… */
+  caWarningWindowMs: number;
+  /** …and is critical this long before. */
+  caCriticalWindowMs: number;
+  /** renewal-capacity looks this far ahead. */
+  forecastDays: number;
 }
 
 export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
@@ -55,4 +61,13 @@ export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
    * minute's sweep; two minutes collects them without keeping ops waiting.
    */
   rollUpHoldCriticalMs: 2 * 60 * 1000,
+  /**
+   * 90 days: replacing a CA means a new CA in DPS (or the partner CA), a new trust bundle on
+   * every device, and every leaf renewed under it; a quarter is the least that takes.
+   */
+  caWarningWindowMs: 90 * DAY_MS,
+  /** 30 days: a month's certificates were already issued under a CA that is about to go. */
+  caCriticalWindowMs: 30 * DAY_MS,
+  /** 30 days: a monthly cohort or a rotation shows up a month before it arrives. */
+  forecastDays: 30,
 };

@@ -1,4 +1,5 @@
 import { deviceKeyString } from '../DeviceKey';
+import { currentCameUnexpectedly } from '../ledger/auditEntry';
 import { DeviceRecord } from '../DeviceRecord';
 import { FindingCode } from '../Finding';
 import { RenewalStatus } from '../renewal/RenewalState';
@@ -38,6 +39,7 @@ const CHECKS: readonly Check[] = [
   renewalFailed,
   deviceSilent,
   securityFindings,
+  changedUnexpectedly,
 ];
 
 /** Renewal is making progress: waiting for its slot, or the device accepted and has time. */
@@ -182,6 +184,23 @@ function securityFindings({ record }: DeviceFacts): AlertCondition[] {
     found.push(condition(record, alert.rule, f.severity, alert.summary));
   }
   return found;
+}
+
+/**
+ * A certificate that replaced the previous one without outliving it is no renewal: someone
+ * provisioned the device again, or an old certificate came back. It holds until the next
+ * certificate arrives.
+ */
+function changedUnexpectedly({ record }: DeviceFacts): AlertCondition[] {
+  if (!currentCameUnexpectedly(record)) return [];
+  return [
+    condition(
+      record,
+      'certificate-changed-unexpectedly',
+      'warning',
+      `its certificate changed to one valid no later than the one it replaced (until ${record.current!.validUntil}), outside any renewal`,
+    ),
+  ];
 }
 
 function condition(

@@ -68,6 +68,21 @@ function certificateChangeId(
 }
 
 /**
+ * Whether the device's current certificate replaced the previous one as an unexpected change
+ * (`certificate.changed-unexpectedly`: it is valid no later than the one it replaced, so it is
+ * no renewal), as the record's count of changes says.
+ */
+export function currentCameUnexpectedly(record: DeviceRecord): boolean {
+  if (!record.current || !record.previous) return false;
+  const change = auditEntryId([
+    'certificate.changed-unexpectedly',
+    certificateKey(record.previous),
+    certificateKey(record.current),
+  ]);
+  return (record.changesSeen?.[change] ?? 0) > 0;
+}
+
+/**
  * A certificate as audit ids name it: its validity to the second, which every report gives
  * (a thumbprint may be learned only later, from a PEM, and must not make it another).
  */

@@ -1,3 +1,6 @@
+import { AlertSinkName } from '../../app/ports';
+import { AlertSeverity } from '../../domain/alerts/AlertRule';
+import { AlertTransitionKind } from '../../domain/alerts/AlertState';
 import { AuditEventType } from '../../domain/AuditEntry';
 import { FindingCode } from '../../domain/Finding';
 import { RenewalStatus } from '../../domain/renewal/RenewalState';
@@ -100,6 +103,30 @@ export interface FleetSummary {
     chainsVerified: boolean;
   };
   incidents: { opened: Record<string, number>; resolved: number };
+  alerts: {
+    /** Alert transitions in the audit trail (device and fleet alerts), by kind… */
+    transitions: Record<AlertTransitionKind, number>;
+    /** …and by rule and kind, rules in their documented order. */
+    byRule: Partial<Record<string, Partial<Record<AlertTransitionKind, number>>>>;
+    /** Fleet alerts (a cohort rolled up into one) raised. */
+    fleetRaised: number;
+    /** Open at the end (the alert store), by rule and severity. */
+    open: Partial<Record<string, Partial<Record<AlertSeverity, number>>>>;
+    /** The notification outbox at the end, by sink. */
+    deliveries: Partial<
+      Record<AlertSinkName, { delivered: number; rolledUp: number; pending: number }>
+    >;
+    /** What the loopback webhook receiver got. */
+    receiver: {
+      notifications: number;
+      byStatus: Partial<Record<AlertTransitionKind, number>>;
+      duplicates: number;
+      badSignatures: number;
+      malformed: number;
+    };
+    /** Lines of the alert log (kept, not printed). */
+    log: { alerts: number; deliveryFailures: number };
+  };
   ledger: { devices: number; byRenewalStatus: Partial<Record<RenewalStatus, number>> };
   dps: { registrations: number; byOutcome: Partial<Record<'assigned' | DpsFailureReason, number>> };
   run: RunStatistics;
@@ -112,6 +139,8 @@ export interface RunStatistics {
   batches: number;
   events: number;
   manualRequests: number;
+  /** Runs of the alert-delivery timer (every sweep's minute, and each minute a delivery fell due). */
+  deliveryRuns: number;
 }
 
 /** The summary as a readable block, for a terminal. */
@@ -134,13 +163,38 @@ export function describeSummary(s: FleetSummary): string {
     `Expired: ${s.expired.total} certificates on ${s.expired.devices} devices (${counts(s.expired.byExplanation)}); ${s.expired.recovered} re-provisioned afterwards, ${s.expired.expiredAtEnd} expired at the end`,
     `Findings raised: ${counts(s.findings.raised)}; open at the end: ${counts(s.findings.open)}`,
     `Incidents: ${counts(s.incidents.opened)} opened, ${s.incidents.resolved} resolved`,
+    ...describeAlerts(s.alerts, counts),
     `Audit trail: ${s.audit.total} records (${counts(s.audit.byType)}); hash chains ${s.audit.chainsVerified ? 'verified' : 'BROKEN'}`,
     `Ledger: ${s.ledger.devices} devices (${counts(s.ledger.byRenewalStatus)})`,
     `DPS: ${s.dps.registrations} registrations (${counts(s.dps.byOutcome)})`,
-    `Run: ${s.run.events} events in ${s.run.batches} trigger batches, ${s.run.sweeps} sweeps, ${s.run.manualRequests} manual requests`,
+    `Run: ${s.run.events} events in ${s.run.batches} trigger batches, ${s.run.sweeps} sweeps, ${s.run.deliveryRuns} alert deliveries, ${s.run.manualRequests} manual requests`,
     s.consistency.ok
       ? `Consistency: ledger, audit trail and devices agree (${s.consistency.checks} checks)`
       : `Consistency: ${s.consistency.problems.length} PROBLEMS in ${s.consistency.checks} checks:\n${s.consistency.problems.map((p) => `  - ${p}`).join('\n')}`,
   ];
   return lines.join('\n');
+}
+
+/** The Alerts block: what was raised, what is open, what was delivered, what ops received. */
+function describeAlerts(
+  a: FleetSummary['alerts'],
+  counts: (record: Partial<Record<string, number>>, empty?: string) => string,
+): string[] {
+  const nested = (record: Partial<Record<string, Partial<Record<string, number>>>>) => {
+    const parts = Object.entries(record).map(([rule, n]) => `${rule} ${counts(n ?? {})}`);
+    return parts.length > 0 ? parts.join('; ') : 'none';
+  };
+  const sinks = Object.entries(a.deliveries).map(
+    ([sink, d]) =>
+      `${sink} ${d?.delivered ?? 0} delivered, ${d?.rolledUp ?? 0} rolled up, ${d?.pending ?? 0} pending`,
+  );
+  const r = a.receiver;
+  return [
+    `Alerts: ${a.transitions.raised} raised, ${a.transitions.escalated} escalated, ${a.transitions.resolved} resolved; ${a.fleetRaised} fleet alerts raised`,
+    `  by rule: ${nested(a.byRule)}`,
+    `  open at the end: ${nested(a.open)}`,
+    `  deliveries: ${sinks.length > 0 ? sinks.join('; ') : 'none'}`,
+    `  loopback receiver: ${r.notifications} notifications (${counts(r.byStatus)}), ${r.duplicates} duplicates dropped, ${r.badSignatures} bad signatures, ${r.malformed} malformed`,
+    `  alert log: ${a.log.alerts} CERTFLEET_ALERT lines for ${a.transitions.raised + a.transitions.escalated + a.transitions.resolved} transitions, ${a.log.deliveryFailures} failed deliveries (kept, not printed)`,
+  ];
 }

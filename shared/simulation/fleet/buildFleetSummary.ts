@@ -3,30 +3,46 @@ import { Services } from '../../services';
 import { FleetRecords } from './FleetRecords';
 import { FleetSummary, RunStatistics } from './FleetSummary';
 import { SimulatedFleet } from './SimulatedFleet';
+import { ReceivedAlerts } from '../../local/LoopbackAlertReceiver';
 import { checkFleetConsistency } from './checkFleetConsistency';
+import { countAlerts } from './countAlerts';
 import { countFleet } from './countFleet';
 
 /**
- * Builds the run's summary: reads the ledger and the audit trail once (FleetRecords), counts
- * the run (countFleet), and checks both against what the devices really did
- * (checkFleetConsistency).
+ * Builds the run's summary: reads the ledger, the audit trail and the alert store once
+ * (FleetRecords), counts the run (countFleet, countAlerts), and checks them against what the
+ * devices really did and what the loopback receiver got (checkFleetConsistency).
+ *
+ * The run covers `start` to `end`; `until` is its last instant, after the final alert
+ * delivery (what was queued near the end waits its hold), whose audit records count too.
  */
 export async function buildFleetSummary(input: {
   services: Services;
   fleet: SimulatedFleet;
   start: number;
   end: number;
+  until: number;
   stats: RunStatistics;
+  received: ReceivedAlerts;
+  alertLog: { alerts: number; deliveryFailures: number };
 }): Promise<FleetSummary> {
   const { services, fleet, start, end } = input;
   const settings = services.settings;
-  const records = await FleetRecords.read({ services, fleet, start, end });
+  const records = await FleetRecords.read({
+    services,
+    fleet,
+    start,
+    until: Math.max(end, input.until),
+    received: input.received,
+    alertLog: input.alertLog,
+  });
   const counts = countFleet(records, settings, end);
   const rate = settings.renewal.renewalsPerMinute;
   const consistency = checkFleetConsistency(records, {
     end,
     renewalsPerMinute: rate,
     unexplained: counts.expired.unexplained,
+    alertSettings: settings.alerts.rules,
   });
   const policy = settings.renewalPolicy;
   return {
@@ -51,6 +67,7 @@ export async function buildFleetSummary(input: {
     findings: counts.findings,
     audit: counts.audit,
     incidents: counts.incidents,
+    alerts: countAlerts(records.alerts),
     ledger: counts.ledger,
     dps: counts.dps,
     run: input.stats,

@@ -1,5 +1,7 @@
+import { AlertSettings } from '../../domain/alerts/AlertSettings';
 import { MINUTE_MS, isoUtc } from '../../domain/Clock';
 import { ConsistencyChecks } from './ConsistencyChecks';
+import { checkAlertConsistency } from './checkAlertConsistency';
 import { FleetRecords } from './FleetRecords';
 import { FleetSummary } from './FleetSummary';
 
@@ -16,12 +18,19 @@ import { FleetSummary } from './FleetSummary';
  * - no minute had more renewal requests than the configured rate;
  * - every expiry is recorded, and explained (`unexplained`, from countFleet, is empty);
  * - the ledger holds each device's last certificate;
- * - every incident resolved was opened before.
+ * - every incident resolved was opened before;
+ * - the alerts: each expiry alerted critical in time, each alert resolved or still held, one
+ *   episode at a time, each notification delivered to the receiver once (checkAlertConsistency).
  * Certificates and expiries count up to `end`.
  */
 export function checkFleetConsistency(
   records: FleetRecords,
-  input: { end: number; renewalsPerMinute: number; unexplained: readonly string[] },
+  input: {
+    end: number;
+    renewalsPerMinute: number;
+    unexplained: readonly string[];
+    alertSettings: AlertSettings;
+  },
 ): FleetSummary['consistency'] {
   const checks = new ConsistencyChecks();
   checkAuditChains(records, checks);
@@ -34,6 +43,7 @@ export function checkFleetConsistency(
   checkExpiriesExplained(input.unexplained, checks);
   checkLedgerHoldsLastCertificates(records, input.end, checks);
   checkIncidentsOpenedBeforeResolved(records, checks);
+  checkAlertConsistency(records, input.alertSettings, checks);
   return checks.result();
 }
 

@@ -3,7 +3,7 @@
  * drives certfleet's real handlers, sweeps and storage in virtual time.
  */
 export { runSimulatedFleet } from './FleetRun';
-export type { FleetRunOptions } from './FleetRun';
+export type { FleetRunOptions, FleetRunResult } from './FleetRun';
 export { describeSummary } from './FleetSummary';
 export type { ExpiryExplanation, FleetSummary, RenewalPath } from './FleetSummary';
 export { defaultFleetOptions, planProfiles } from './FleetOptions';

@@ -266,7 +266,14 @@ describe('eventTypeOf', () => {
     ['chain-untrusted', 'Certfleet.SecurityFinding'],
     ['private-key-reported', 'Certfleet.SecurityFinding'],
     ['key-not-rotated', 'Certfleet.SecurityFinding'],
-    ['ca-expiring', 'Certfleet.Alert'],
+    ['certificate-changed-unexpectedly', 'Certfleet.SecurityFinding'],
+    ['renewals-throttled', 'Certfleet.RenewalsPaused'],
+    ['issuer-outage', 'Certfleet.RenewalsPaused'],
+    ['service-error', 'Certfleet.RenewalsPaused'],
+    ['ca-expiring', 'Certfleet.CaNearExpiry'],
+    ['renewal-capacity', 'Certfleet.RenewalCapacity'],
+    ['digest', 'Certfleet.Digest'],
+    ['some-future-rule', 'Certfleet.Alert'],
   ])('types a raised %s alert %s', (rule, type) => {
     expect(eventTypeOf(aDeviceNotification({ rule }))).toBe(type);
     expect(eventTypeOf(aDeviceNotification({ rule, status: 'escalated' }))).toBe(type);

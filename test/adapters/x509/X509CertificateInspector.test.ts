@@ -596,3 +596,15 @@ describe('X509CertificateInspector: what @peculiar/x509 misreads', () => {
     expect(leafOf(await inspector.inspect(toPem(leaf), AT)).serialNumber).toBe('FB');
   });
 });
+
+describe('X509CertificateInspector: the trust bundle for the fleet review', () => {
+  it('lists each CA of the bundle by subject and expiry, and none without a bundle', async () => {
+    const pki = await aPki();
+
+    expect(new X509CertificateInspector(pki.trustBundlePem).trustAnchors()).toEqual([
+      { subject: 'CN=certfleet test root', validUntil: '2036-01-01T00:00:00.000Z' },
+      { subject: 'CN=certfleet test issuing CA', validUntil: '2031-01-01T00:00:00.000Z' },
+    ]);
+    expect(new X509CertificateInspector(undefined).trustAnchors()).toEqual([]);
+  });
+});

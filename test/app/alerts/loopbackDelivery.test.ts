@@ -83,7 +83,13 @@ describe('delivery to real receivers on loopback', () => {
       new SlackSink({ url: `${broken.origin}/services/T000/B000/XXXX` }),
     ];
     const settings = { ...DEFAULT_ALERT_SETTINGS, rollUpHoldCriticalMs: 0 };
-    const relay = new AlertRelay({ store, sinks: sinks.map((s) => s.name), log, settings });
+    const relay = new AlertRelay({
+      store,
+      audit,
+      sinks: sinks.map((s) => s.name),
+      log,
+      settings,
+    });
     const delivery = new DeliverAlerts({
       store,
       sinks,

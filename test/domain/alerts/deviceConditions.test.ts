@@ -1,4 +1,6 @@
 import { DeviceRecord } from '../../../shared/domain/DeviceRecord';
+import { applyLedgerEvent } from '../../../shared/domain/applyLedgerEvent';
+import { AT, aCertificate, aContext, aRenewal, patch } from '../../support/ledgerEvents';
 import { finding } from '../../../shared/domain/Finding';
 import { DEFAULT_ALERT_SETTINGS } from '../../../shared/domain/alerts/AlertSettings';
 import { deviceConditions } from '../../../shared/domain/alerts/deviceConditions';
@@ -193,4 +195,47 @@ describe('devices that are not ours to alert on', () => {
 it('leaves the record it reads untouched', () => {
   const record = deepFreeze(aQuietDevice());
   expect(() => deviceConditions(record, EXPIRY, DEFAULT_ALERT_SETTINGS)).not.toThrow();
+});
+
+describe('certificate-changed-unexpectedly', () => {
+  const rules = (record: DeviceRecord | undefined, now: string) =>
+    record ? deviceConditions(record, now, DEFAULT_ALERT_SETTINGS).map((c) => c.rule) : [];
+  const apply = (
+    record: DeviceRecord | undefined,
+    event: Parameters<typeof applyLedgerEvent>[1],
+  ) => {
+    const outcome = applyLedgerEvent(record, event, aContext({ now: event.occurredAt }));
+    return 'record' in outcome && outcome.record ? outcome.record : record;
+  };
+
+  it('holds while the current certificate is one that did not outlive the one it replaced', () => {
+    const first = apply(undefined, patch(2, aCertificate(), { occurredAt: AT.firstReport }));
+    // A certificate valid only until 20 November replaces the one valid until 1 December.
+    const older = apply(
+      first,
+      patch(
+        3,
+        aCertificate({
+          validFrom: '2026-10-20T00:00:00.000Z',
+          validUntil: '2026-11-20T00:00:00.000Z',
+        }),
+        {
+          occurredAt: AT.laterReport,
+        },
+      ),
+    );
+    const renewed = apply(older, patch(4, aRenewal(), { occurredAt: AT.renewalReport }));
+
+    expect(rules(first, AT.laterReport)).not.toContain('certificate-changed-unexpectedly');
+    expect(rules(older, AT.laterReport)).toContain('certificate-changed-unexpectedly');
+    expect(rules(renewed, AT.renewalReport)).not.toContain('certificate-changed-unexpectedly');
+  });
+
+  it('is not raised by a renewal', () => {
+    const first = apply(undefined, patch(2, aCertificate(), { occurredAt: AT.firstReport }));
+    const renewed = apply(first, patch(3, aRenewal(), { occurredAt: AT.renewalReport }));
+
+    expect(renewed?.previous).toBeDefined();
+    expect(rules(renewed, AT.renewalReport)).not.toContain('certificate-changed-unexpectedly');
+  });
 });

@@ -2,8 +2,9 @@ import { AuditEntry } from '../../../shared/domain/AuditEntry';
 import { DAY_MS, HOUR_MS, ManualClock, isoUtc } from '../../../shared/domain/Clock';
 import { DeviceRecord } from '../../../shared/domain/DeviceRecord';
 import { loadSettings } from '../../../shared/config/settings';
-import { Services, buildServices, useServices } from '../../../shared/services';
+import { Services, useServices } from '../../../shared/services';
 import { FleetOptions, defaultFleetOptions } from '../../../shared/simulation/fleet/FleetOptions';
+import { CollectedAlertLog } from '../../../shared/simulation/fleet/CollectedAlertLog';
 import { runSimulatedFleet } from '../../../shared/simulation/fleet/FleetRun';
 import { FleetSummary, describeSummary } from '../../../shared/simulation/fleet/FleetSummary';
 import { SimulatedFleet } from '../../../shared/simulation/fleet/SimulatedFleet';
@@ -53,15 +54,15 @@ interface Run {
   fleet: SimulatedFleet;
   audit: AuditEntry[];
   records: DeviceRecord[];
+  alertLog: CollectedAlertLog;
 }
 
 async function run(options: FleetOptions): Promise<Run> {
   const clock = new ManualClock(options.start);
   const fleet = await SimulatedFleet.create(options, clock);
   const settings = loadSettings(testEnvironment(fleet.environment));
-  const services = buildServices(settings, { clock, sleep: fleet.sleep, methods: fleet });
-  const summary = await runSimulatedFleet({
-    services,
+  const { summary, services, alertLog } = await runSimulatedFleet({
+    settings,
     clock,
     fleet,
     start: options.start,
@@ -73,7 +74,7 @@ async function run(options: FleetOptions): Promise<Run> {
   }
   const records: DeviceRecord[] = [];
   for await (const record of services.ledger.list()) records.push(record);
-  return { summary, services, fleet, audit, records };
+  return { summary, services, fleet, audit, records, alertLog };
 }
 
 afterAll(() => useServices(undefined));
@@ -181,6 +182,68 @@ describe('a simulated fleet run end to end, on Azurite', () => {
     expect(new Set(calls).size).toBe(calls.length);
   });
 
+  it('alerts on the devices that refuse, go dark and expire, and the loopback receiver gets each notification once', async () => {
+    const alerts = first.summary.alerts;
+    const transitions = first.audit.filter((e) => e.alert !== undefined).map((e) => e.alert!);
+    expect(alerts.transitions.raised).toBeGreaterThan(0);
+    expect(alerts.transitions.resolved).toBeGreaterThan(0);
+    expect(
+      alerts.transitions.raised + alerts.transitions.escalated + alerts.transitions.resolved,
+    ).toBe(transitions.length);
+    // Refusing devices are given up on and expire: those rules must have fired.
+    expect(first.summary.failures.refused).toBeGreaterThan(0);
+    expect(alerts.byRule['renewal-failed']?.raised).toBeGreaterThan(0);
+    expect(first.summary.expired.total).toBeGreaterThan(0);
+    const expiries = first.audit.filter((e) => e.type === 'certificate.expired');
+    expect(alerts.byRule['certificate-expired']?.raised).toBe(expiries.length);
+    // Everything queued was settled by the end, and what was sent is what the receiver kept.
+    const webhook = alerts.deliveries.webhook!;
+    expect(webhook.pending).toBe(0);
+    expect(webhook.delivered + webhook.rolledUp).toBe(transitions.length);
+    expect(alerts.receiver).toMatchObject({
+      notifications: webhook.delivered,
+      duplicates: 0,
+      badSignatures: 0,
+      malformed: 0,
+    });
+    expect(first.audit.filter((e) => e.type === 'alert.delivered')).toHaveLength(
+      webhook.delivered + webhook.rolledUp,
+    );
+    // Open at the end: the devices still expired, and what their records hold.
+    const stillExpired = first.records.filter((r) => r.renewal?.status === 'expired');
+    expect(alerts.open['certificate-expired']?.critical ?? 0).toBe(stillExpired.length);
+    const held = first.records.flatMap((r) => (r.alerts ?? []).map((a) => a.id));
+    const stored: string[] = [];
+    for await (const state of first.services.alertStore.listOpen({ scope: 'device' }))
+      stored.push(state.id);
+    expect(stored.sort()).toEqual(held.sort());
+  });
+
+  it('logs every transition, and nothing else, in the kept alert log, and prints alerts only in the summary', () => {
+    const logged = new Set(
+      first.alertLog.lines.map((line) => {
+        expect(line).toMatch(/^CERTFLEET_ALERT \{/);
+        return (JSON.parse(line.slice('CERTFLEET_ALERT '.length)) as { id: string }).id;
+      }),
+    );
+    const audited = new Set(first.audit.flatMap((e) => (e.alert ? [e.alert.id] : [])));
+    expect(logged).toEqual(audited);
+    expect(first.alertLog.errors).toEqual([]);
+    expect(first.summary.alerts.log.alerts).toBe(first.alertLog.lines.length);
+
+    const text = describeSummary(first.summary);
+    expect(text).toMatch(
+      /^Alerts: \d+ raised, \d+ escalated, \d+ resolved; \d+ fleet alerts raised$/m,
+    );
+    expect(text).toContain(
+      `  deliveries: webhook ${first.summary.alerts.deliveries.webhook!.delivered} delivered`,
+    );
+    expect(text).toMatch(
+      /^ {2}loopback receiver: \d+ notifications \(raised \d+.*\), 0 duplicates dropped, 0 bad signatures, 0 malformed$/m,
+    );
+    expect(text).not.toContain('CERTFLEET_ALERT {');
+  });
+
   it('leaves the devices certfleet renewed with a new key pair, unless their CSR reused it', () => {
     const renewedByCertfleet = first.audit.filter((e) => e.type === 'renewal.succeeded');
     let checked = 0;
@@ -245,5 +308,70 @@ describe('an issuer outage during a cohort’s renewals', () => {
     expect(summary.expired.total).toBe(0);
     expect(summary.renewals.byPath['certfleet-sweep']).toBe(24);
     expect(summary.consistency.problems).toEqual([]);
+  }, 30_000);
+});
+
+describe('a cohort that goes dark together through its expiry', () => {
+  it('is told as fleet alerts: its devices’ notifications are rolled up, each transition said once', async () => {
+    // 24 devices provisioned in the same minute on 7-day leaves, dark from the next hour for a
+    // month: certfleet finds them unreachable, and all 24 enter the warning and critical windows
+    // and expire in the same minutes, with one cause (issuer and expiry day).
+    const provisioned = Date.parse(START) + HOUR_MS;
+    const { cohort: _cohort, ...defaults } = defaultFleetOptions(3);
+    const options: FleetOptions = {
+      ...defaults,
+      start: START,
+      days: 9,
+      devices: 0,
+      dpsOutages: [],
+      manualRenewals: [],
+      renewalsPerMinute: 400,
+      policies: [{ name: 'weekly', leafValidityDays: 7, share: 1 }],
+      profiles: Array.from({ length: 24 }, (_, i) => ({
+        deviceId: `dark-${String(i + 1).padStart(2, '0')}`,
+        kind: 'passive' as const,
+        provisionAt: isoUtc(provisioned),
+        policy: 'weekly',
+        selfRenewal: 'never' as const,
+        online: { kind: 'always' as const },
+        dark: { from: isoUtc(provisioned + HOUR_MS), until: isoUtc(provisioned + 30 * DAY_MS) },
+        refusalProbability: 0,
+        timeoutProbability: 0,
+        failMidRenewalProbability: 0,
+        reportsOnlyDates: false,
+        clockOffsetMs: 0,
+        reusesKeyPair: false,
+      })),
+    };
+    const { summary, audit } = await run(options);
+
+    expect(summary.consistency.problems).toEqual([]);
+    expect(summary.expired.total).toBe(24);
+    const alerts = summary.alerts;
+    expect(alerts.fleetRaised).toBeGreaterThanOrEqual(2); // expiring, then expired
+    const fleetRaised = audit.filter(
+      (e) => e.type === 'alert.raised' && e.alert?.scope === 'fleet',
+    );
+    expect(fleetRaised.map((e) => e.alert!.rule)).toEqual(
+      expect.arrayContaining(['certificate-expiring', 'certificate-expired']),
+    );
+    expect(fleetRaised.every((e) => e.alert!.count === 24)).toBe(true);
+    // Each device's critical alert was raised before its expiry (the consistency check), and
+    // said by the fleet alert: none of the 24 raisings reached the receiver one by one.
+    const deviceRaised = audit.filter(
+      (e) => e.type === 'alert.raised' && e.alert?.scope === 'device',
+    );
+    expect(deviceRaised.length).toBeGreaterThanOrEqual(48);
+    const rolledUp = new Set(
+      audit
+        .filter((e) => e.type === 'alert.delivered' && e.delivery?.deliveredAs === 'rolled-up')
+        .map((e) => e.delivery!.notificationId),
+    );
+    for (const e of deviceRaised) expect(rolledUp.has(e.alert!.id)).toBe(true);
+    expect(alerts.deliveries.webhook!.rolledUp).toBe(rolledUp.size);
+    expect(alerts.receiver.notifications).toBe(alerts.deliveries.webhook!.delivered);
+    expect(alerts.receiver.notifications).toBeLessThan(
+      alerts.transitions.raised + alerts.transitions.escalated + alerts.transitions.resolved,
+    );
   }, 30_000);
 });
