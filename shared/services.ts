@@ -16,6 +16,7 @@ import { TableAlertStore } from './adapters/storage/TableAlertStore';
 import { AlertRelay } from './app/alerts/AlertRelay';
 import { DEFAULT_DELIVERY_POLICY, DeliverAlerts } from './app/alerts/DeliverAlerts';
 import { ReviewFleet } from './app/alerts/ReviewFleet';
+import { RunFleetAudit } from './app/audit/RunFleetAudit';
 import { alertSinks } from './alertServices';
 import { IotHubDeviceMethods } from './adapters/iothub/IotHubDeviceMethods';
 import { IotHubTwinQuery } from './adapters/iothub/IotHubTwinQuery';
@@ -53,6 +54,8 @@ export interface Services {
   alerts: DeliverAlerts;
   /** Fleet-risk rules and the digest (daily). */
   fleetReview: ReviewFleet;
+  /** The fleet audit checks (on demand). */
+  fleetAudit: RunFleetAudit;
 }
 
 export interface ServiceOverrides {
@@ -193,6 +196,12 @@ export function buildServices(
     alertSinks: sinks,
     alerts,
     fleetReview,
+    fleetAudit: new RunFleetAudit({
+      ledger,
+      clock,
+      settings: settings.auditChecks,
+      cas: inspector.trustAnchors(),
+    }),
   };
 }
 

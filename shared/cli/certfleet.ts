@@ -230,7 +230,27 @@ export function buildProgram(): Command {
       if (failed.length > 0) throw new Failure(`backfill failed for hub ${failed.join(', ')}`);
     });
 
-  const audit = program.command('audit').description('the audit trail');
+  const audit = program.command('audit').description('the audit trail and the fleet audit checks');
+  audit
+    .command('checks')
+    .description(
+      'run the fleet audit checks (expiring certificates and CAs, shared certificates and keys, weak keys, long validity, distrusted issuers, keys not rotated); exits 1 when something is found',
+    )
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const report = await connect().fleetAudit.run();
+      if (opts.json) await write(`${JSON.stringify(report, null, 2)}\n`);
+      else {
+        await write(`fleet audit at ${report.at}: ${report.devicesChecked} devices checked\n`);
+        for (const [check, count] of Object.entries(report.counts))
+          await write(`  ${check.padEnd(28)} ${count}\n`);
+        for (const f of report.findings) {
+          const about = f.devices.length > 0 ? f.devices.join(', ') : (f.ca ?? '');
+          await write(`${f.severity.toUpperCase().padEnd(8)} ${f.check}: ${about}: ${f.summary}\n`);
+        }
+      }
+      if (report.findings.length > 0) throw new Failure(`${report.findings.length} audit findings`);
+    });
   audit
     .command('verify')
     .description("check the hash chains of one UTC date's audit blobs")

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { AlertConfig, loadAlertSettings } from './alertSettings';
+import { loadAuditCheckSettings } from './auditCheckSettings';
+import { AuditCheckSettings, DEFAULT_AUDIT_CHECK_SETTINGS } from '../domain/audit/FleetAuditChecks';
 import { IotHubSettings, loadIotHubSettings } from './iotHubSettings';
 import { DEFAULT_ALERT_SETTINGS } from '../domain/alerts/AlertSettings';
 import { readTrustBundle } from './readTrustBundle';
@@ -59,6 +61,8 @@ export interface Settings {
   trustEasyAuth?: true;
   /** Alert rules' settings and the sinks configured (shared/config/alertSettings.ts). */
   alerts: AlertConfig;
+  /** The fleet audit checks' settings (shared/config/auditCheckSettings.ts). */
+  auditChecks: AuditCheckSettings;
 }
 
 // One schema over every setting, so each invalid value is named in this order, whichever file
@@ -144,6 +148,13 @@ export function loadSettings(env: Env = process.env): Settings {
     if (!(error instanceof SettingsError)) throw error;
     problems.push(...error.problems);
   }
+  let auditChecks: AuditCheckSettings = DEFAULT_AUDIT_CHECK_SETTINGS;
+  try {
+    auditChecks = loadAuditCheckSettings(env);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    problems.push(...error.problems);
+  }
   let reconcile: ReconcileConfig = { twinQueriesPerMinute: DEFAULT_TWIN_QUERIES_PER_MINUTE };
   try {
     reconcile = loadReconcileSettings(env);
@@ -171,5 +182,6 @@ export function loadSettings(env: Env = process.env): Settings {
     renewal,
     reconcile,
     alerts,
+    auditChecks,
   };
 }

@@ -58,6 +58,16 @@ describe('certfleet CLI', () => {
       'CRITICAL chain-untrusted        fixture-hub/openssl-device-02  since 2026-11-15T12:00:00.000Z\n' +
         '         Device openssl-device-02 in fixture-hub: its certificate chain does not verify to the trust bundle.\n',
     );
+    const checks = await certfleet('audit', 'checks', '--json');
+    expect(checks.code).toBe(1);
+    const report = JSON.parse(checks.stdout) as {
+      devicesChecked: number;
+      findings: { check: string; devices: string[] }[];
+    };
+    expect(report.findings.map((f) => [f.check, f.devices.join()])).toEqual([
+      ['device-certificate-expiring', 'fixture-hub/openssl-device-03'],
+    ]);
+    expect(checks.stderr).toBe('certfleet: 1 audit findings\n');
     const wrong = await certfleet('alerts', '--rule', 'no-such-rule');
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/^certfleet: --rule must be one of certificate-expiring, /);
@@ -179,6 +189,24 @@ describe('certfleet CLI', () => {
   it('prints an empty JSON array for an empty ledger', async () => {
     const run = await certfleet('devices', '--format', 'json');
     expect(JSON.parse(run.stdout)).toEqual([]);
+  });
+
+  it('passes the fleet audit checks on an empty ledger, with every check named', async () => {
+    const run = await certfleet('audit', 'checks');
+
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^fleet audit at \S+: 0 devices checked$/);
+    expect(lines.slice(1).map((l) => l.trim().split(/\s+/))).toEqual([
+      ['device-certificate-expiring', '0'],
+      ['ca-certificate-expiring', '0'],
+      ['certificate-shared', '0'],
+      ['public-key-shared', '0'],
+      ['weak-key-or-signature', '0'],
+      ['validity-too-long', '0'],
+      ['distrusted-issuer', '0'],
+      ['key-not-rotated', '0'],
+    ]);
   });
 
   it('exits 2 naming the setting when a setting is invalid', async () => {

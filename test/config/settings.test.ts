@@ -1,4 +1,5 @@
 import { DEFAULT_ALERT_SETTINGS } from '../../shared/domain/alerts/AlertSettings';
+import { DEFAULT_AUDIT_CHECK_SETTINGS } from '../../shared/domain/audit/FleetAuditChecks';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +61,7 @@ describe('loadSettings', () => {
         },
         reconcile: { twinQueriesPerMinute: 10 },
         alerts: { rules: DEFAULT_ALERT_SETTINGS },
+        auditChecks: DEFAULT_AUDIT_CHECK_SETTINGS,
       });
     });
 
