@@ -1,6 +1,7 @@
 import './installFunctionsRuntimeApi'; // first: the functions/ modules register as they load
 import { HttpFunctionOptions } from '@azure/functions';
 import { alertDeliveryTrigger, alertRoutes, fleetReviewTrigger } from '../../functions/alerts';
+import { auditChecksTrigger, auditRoutes } from '../../functions/auditChecks';
 import { deviceRoutes } from '../../functions/devices';
 import { iotHubEventsTrigger } from '../../functions/iotHubEvents';
 import { reconcileTwinsTrigger } from '../../functions/reconcileTwins';
@@ -14,11 +15,13 @@ import { renewalSweepTrigger } from '../../functions/renewalSweep';
 export const httpTriggers: readonly { name: string; options: HttpFunctionOptions }[] = [
   ...deviceRoutes,
   ...alertRoutes,
+  ...auditRoutes,
 ];
 export const timerTriggers = [
   renewalSweepTrigger,
   reconcileTwinsTrigger,
   alertDeliveryTrigger,
   fleetReviewTrigger,
+  auditChecksTrigger,
 ] as const;
 export const eventHubTriggers = [iotHubEventsTrigger] as const;

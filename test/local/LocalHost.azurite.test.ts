@@ -115,6 +115,7 @@ describe('the local host', () => {
       'GET /api/devices/{deviceId}',
       'POST /api/devices/{deviceId}/renew',
       'GET /api/alerts',
+      'GET /api/audit/checks',
     ]);
   });
 });
