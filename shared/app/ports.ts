@@ -1,4 +1,4 @@
-import { AlertScope, AlertSeverity } from '../domain/alerts/AlertRule';
+import { AlertScope, AlertSeverity, rises } from '../domain/alerts/AlertRule';
 import { AlertState, AlertTransition, AlertTransitionKind } from '../domain/alerts/AlertState';
 import { AuditEntry } from '../domain/AuditEntry';
 import { BadAuditLine, ChainVerification } from '../domain/AuditChain';
@@ -345,4 +345,46 @@ export interface AlertStore {
   findDelivery(sink: AlertSinkName, notificationId: string): Promise<AlertDelivery | undefined>;
   /** Every delivery, for reports and tests (`certfleet alerts --all`). */
   listDeliveries(): AsyncIterable<AlertDelivery>;
+}
+
+/**
+ * What every AlertStore means by its filter and its orders, and when a stored alert gives way
+ * to a transition: one definition for the Table adapter and the in-memory double alike.
+ */
+export const alertStoreRules = {
+  /** Whether an open alert passes the filter (each given field must equal; all must hold). */
+  matches(state: AlertState, filter: AlertFilter): boolean {
+    return (
+      (filter.severity === undefined || state.severity === filter.severity) &&
+      (filter.rule === undefined || state.rule === filter.rule) &&
+      (filter.scope === undefined || state.scope === filter.scope) &&
+      (filter.hub === undefined || state.hub === filter.hub)
+    );
+  },
+  /** listOpen's order: scope, then rule, then subject. */
+  byScopeRuleSubject(a: AlertState, b: AlertState): number {
+    return compare(a.scope, b.scope) || compare(a.rule, b.rule) || compare(a.subject, b.subject);
+  },
+  /** duePending's order: the oldest attempt first. */
+  oldestFirst(a: AlertDelivery, b: AlertDelivery): number {
+    return (
+      compare(a.nextAttemptAt, b.nextAttemptAt) ||
+      compare(a.queuedAt, b.queuedAt) ||
+      compare(a.notification.id, b.notification.id) ||
+      compare(a.sink, b.sink)
+    );
+  },
+  /**
+   * Whether a raised or escalated transition changes the stored alert: for a later episode, or
+   * for this one at a severity no lower than its peak. A replay of an older transition (an
+   * earlier episode, or a raise after its escalation) changes nothing.
+   */
+  replaces(stored: AlertState, t: AlertTransition): boolean {
+    if (stored.id === t.alertId) return !rises(t.severity, stored.peakSeverity);
+    return t.episodeStartedAt > stored.episodeStartedAt;
+  },
+};
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -2,10 +2,10 @@ import {
   AlertDelivery,
   AlertFilter,
   AlertStore,
+  alertStoreRules,
   Versioned,
   WriteConflict,
 } from '../../shared/app/ports';
-import { rises } from '../../shared/domain/alerts/AlertRule';
 import {
   AlertState,
   AlertTransition,
@@ -33,22 +33,22 @@ export class InMemoryAlertStore implements AlertStore {
       if (t.kind === 'resolved') {
         // A resolution of an older episode leaves a newer one open.
         if (stored?.id === t.alertId) this.open.delete(key);
-      } else if (!stored || replaces(stored, t)) {
+      } else if (!stored || alertStoreRules.replaces(stored, t)) {
         this.open.set(key, structuredClone(stateOfTransition(t)));
       }
     }
   }
 
   async *listOpen(filter: AlertFilter = {}): AsyncIterable<AlertState> {
-    const found = [...this.open.values()].filter((a) => matches(a, filter));
-    found.sort(byScopeRuleSubject);
+    const found = [...this.open.values()].filter((a) => alertStoreRules.matches(a, filter));
+    found.sort(alertStoreRules.byScopeRuleSubject);
     for (const a of found) yield structuredClone(a);
   }
 
   async listGroup(subject: string): Promise<AlertState[]> {
     return [...this.open.values()]
       .filter((a) => a.scope === 'device' && fleetSubject(a) === subject)
-      .sort(byScopeRuleSubject)
+      .sort(alertStoreRules.byScopeRuleSubject)
       .map((a) => structuredClone(a));
   }
 
@@ -63,7 +63,7 @@ export class InMemoryAlertStore implements AlertStore {
   async duePending(now: string, limit: number): Promise<Versioned<AlertDelivery>[]> {
     return [...this.deliveries.values()]
       .filter(({ value }) => value.state === 'pending' && value.nextAttemptAt <= now)
-      .sort((a, b) => oldestFirst(a.value, b.value))
+      .sort((a, b) => alertStoreRules.oldestFirst(a.value, b.value))
       .slice(0, Math.max(0, limit))
       .map((d) => structuredClone(d));
   }
@@ -84,7 +84,7 @@ export class InMemoryAlertStore implements AlertStore {
   }
 
   async *listDeliveries(): AsyncIterable<AlertDelivery> {
-    const all = [...this.deliveries.entries()].sort(([a], [b]) => compare(a, b));
+    const all = [...this.deliveries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [, d] of all) yield structuredClone(d.value);
   }
 
@@ -96,39 +96,4 @@ export class InMemoryAlertStore implements AlertStore {
 
 function deliveryKey(d: AlertDelivery): string {
   return `${d.sink}\n${d.notification.id}`;
-}
-
-/**
- * Whether a raised or escalated transition changes the stored alert: a later episode, or this
- * one at a severity no lower than its peak (a replayed raise does not undo its escalation).
- */
-function replaces(stored: AlertState, t: AlertTransition): boolean {
-  if (stored.id === t.alertId) return !rises(t.severity, stored.peakSeverity);
-  return t.episodeStartedAt > stored.episodeStartedAt;
-}
-
-function matches(a: AlertState, filter: AlertFilter): boolean {
-  return (
-    (filter.severity === undefined || a.severity === filter.severity) &&
-    (filter.rule === undefined || a.rule === filter.rule) &&
-    (filter.scope === undefined || a.scope === filter.scope) &&
-    (filter.hub === undefined || a.hub === filter.hub)
-  );
-}
-
-function byScopeRuleSubject(a: AlertState, b: AlertState): number {
-  return compare(a.scope, b.scope) || compare(a.rule, b.rule) || compare(a.subject, b.subject);
-}
-
-function oldestFirst(a: AlertDelivery, b: AlertDelivery): number {
-  return (
-    compare(a.nextAttemptAt, b.nextAttemptAt) ||
-    compare(a.queuedAt, b.queuedAt) ||
-    compare(a.notification.id, b.notification.id) ||
-    compare(a.sink, b.sink)
-  );
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

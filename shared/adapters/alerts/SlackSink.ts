@@ -1,12 +1,7 @@
 import { AlertNotification, AlertSink } from '../../app/ports';
-import { httpSinkPost, sinkSite } from './httpSinkPost';
+import { ChatSink, ChatSinkOptions } from './httpSinkPost';
 
-export interface SlackSinkOptions {
-  /** The incoming webhook's URL; its path is the secret that authorises posting. */
-  url: string;
-  timeoutMs?: number;
-  fetch?: typeof fetch;
-}
+export type SlackSinkOptions = ChatSinkOptions;
 
 /** Slack's limit on a header block's text. */
 const HEADER_MAX = 150;
@@ -20,30 +15,15 @@ const HEADER_MAX = 150;
  * escaped wherever text is read as mrkdwn, so nothing in a summary or an id becomes a link or a
  * mention.
  */
-export class SlackSink implements AlertSink {
+export class SlackSink extends ChatSink implements AlertSink {
   readonly name = 'slack';
-  private readonly url: string;
-  private readonly timeoutMs: number | undefined;
-  private readonly fetch: typeof fetch | undefined;
 
   constructor(options: SlackSinkOptions) {
-    sinkSite(options.url, this.name);
-    this.url = options.url;
-    this.timeoutMs = options.timeoutMs;
-    this.fetch = options.fetch;
+    super(options, 'slack');
   }
 
-  async send(notification: AlertNotification): Promise<void> {
-    await httpSinkPost(
-      this.url,
-      JSON.stringify(slackMessage(notification)),
-      {},
-      {
-        sink: this.name,
-        ...(this.timeoutMs !== undefined ? { timeoutMs: this.timeoutMs } : {}),
-        ...(this.fetch ? { fetch: this.fetch } : {}),
-      },
-    );
+  protected messageOf(notification: AlertNotification): object {
+    return slackMessage(notification);
   }
 }
 

@@ -1,12 +1,7 @@
 import { AlertNotification, AlertSink } from '../../app/ports';
-import { httpSinkPost, sinkSite } from './httpSinkPost';
+import { ChatSink, ChatSinkOptions } from './httpSinkPost';
 
-export interface TeamsSinkOptions {
-  /** The workflow's URL; its query holds the signature that authorises posting. */
-  url: string;
-  timeoutMs?: number;
-  fetch?: typeof fetch;
-}
+export type TeamsSinkOptions = ChatSinkOptions;
 
 /**
  * A Teams channel through a Workflows webhook (Power Automate's "When a Teams webhook request
@@ -17,30 +12,15 @@ export interface TeamsSinkOptions {
  * fleet alert, how many devices and a sample of them), the certificate's expiry, when the
  * alert was raised and its id.
  */
-export class TeamsSink implements AlertSink {
+export class TeamsSink extends ChatSink implements AlertSink {
   readonly name = 'teams';
-  private readonly url: string;
-  private readonly timeoutMs: number | undefined;
-  private readonly fetch: typeof fetch | undefined;
 
   constructor(options: TeamsSinkOptions) {
-    sinkSite(options.url, this.name);
-    this.url = options.url;
-    this.timeoutMs = options.timeoutMs;
-    this.fetch = options.fetch;
+    super(options, 'teams');
   }
 
-  async send(notification: AlertNotification): Promise<void> {
-    await httpSinkPost(
-      this.url,
-      JSON.stringify(teamsMessage(notification)),
-      {},
-      {
-        sink: this.name,
-        ...(this.timeoutMs !== undefined ? { timeoutMs: this.timeoutMs } : {}),
-        ...(this.fetch ? { fetch: this.fetch } : {}),
-      },
-    );
+  protected messageOf(notification: AlertNotification): object {
+    return teamsMessage(notification);
   }
 }
 

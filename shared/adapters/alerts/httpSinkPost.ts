@@ -1,4 +1,4 @@
-import { AlertSinkFailed, AlertSinkName } from '../../app/ports';
+import { AlertNotification, AlertSinkFailed, AlertSinkName } from '../../app/ports';
 
 export const DEFAULT_SINK_TIMEOUT_MS = 10_000;
 
@@ -107,4 +107,44 @@ function networkFaultOf(error: unknown, timeoutMs: number): string {
   if (e?.name === 'AbortError') return 'request aborted (will retry)';
   const code = e?.cause?.code ?? e?.cause?.name ?? e?.name;
   return `network error ${typeof code === 'string' ? code : 'unknown'} (will retry)`;
+}
+
+/** Where a chat sink posts, and how long it waits. */
+export interface ChatSinkOptions {
+  url: string;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * A sink that posts one JSON message per notification to a URL that authorises by itself (Teams
+ * Workflows, Slack incoming webhooks): each says only how a notification looks as its message.
+ */
+export abstract class ChatSink {
+  abstract readonly name: AlertSinkName;
+  private readonly url: string;
+  private readonly timeoutMs: number | undefined;
+  private readonly fetch: typeof fetch | undefined;
+
+  constructor(options: ChatSinkOptions, name: AlertSinkName) {
+    sinkSite(options.url, name);
+    this.url = options.url;
+    this.timeoutMs = options.timeoutMs;
+    this.fetch = options.fetch;
+  }
+
+  protected abstract messageOf(notification: AlertNotification): object;
+
+  async send(notification: AlertNotification): Promise<void> {
+    await httpSinkPost(
+      this.url,
+      JSON.stringify(this.messageOf(notification)),
+      {},
+      {
+        sink: this.name,
+        ...(this.timeoutMs !== undefined ? { timeoutMs: this.timeoutMs } : {}),
+        ...(this.fetch ? { fetch: this.fetch } : {}),
+      },
+    );
+  }
 }

@@ -4,12 +4,12 @@ import {
   AlertDelivery,
   AlertFilter,
   AlertStore,
+  alertStoreRules,
   RecordRejected,
   Versioned,
   WriteConflict,
 } from '../../app/ports';
 import { AlertCondition } from '../../domain/alerts/AlertCondition';
-import { rises } from '../../domain/alerts/AlertRule';
 import {
   AlertState,
   AlertTransition,
@@ -96,13 +96,13 @@ export class TableAlertStore implements AlertStore {
           queryOptions: { filter: query },
         })) {
           const state = JSON.parse(entity.doc) as AlertState;
-          if (matches(state, filter)) states.push(state);
+          if (alertStoreRules.matches(state, filter)) states.push(state);
         }
         return states;
       },
       this.recreate,
     );
-    yield* found.sort(byScopeRuleSubject);
+    yield* found.sort(alertStoreRules.byScopeRuleSubject);
   }
 
   async listGroup(subject: string): Promise<AlertState[]> {
@@ -121,7 +121,7 @@ export class TableAlertStore implements AlertStore {
       },
       this.recreate,
     );
-    return found.sort(byScopeRuleSubject);
+    return found.sort(alertStoreRules.byScopeRuleSubject);
   }
 
   async enqueue(deliveries: readonly AlertDelivery[]): Promise<void> {
@@ -163,7 +163,7 @@ export class TableAlertStore implements AlertStore {
       this.recreate,
     );
     // The table answers in key order, not time order: the oldest are found among all due.
-    return due.sort((a, b) => oldestFirst(a.value, b.value)).slice(0, limit);
+    return due.sort((a, b) => alertStoreRules.oldestFirst(a.value, b.value)).slice(0, limit);
   }
 
   async settle(next: AlertDelivery, previous: Versioned<AlertDelivery>): Promise<void> {
@@ -228,7 +228,7 @@ export class TableAlertStore implements AlertStore {
       await this.deleteIfEpisode('open alert', keys.home, t.alertId, home);
       return;
     }
-    if (home && !replaces(JSON.parse(home.doc) as AlertState, t)) return;
+    if (home && !alertStoreRules.replaces(JSON.parse(home.doc) as AlertState, t)) return;
 
     const state = stateOfTransition(t);
     const doc = JSON.stringify(state);
@@ -444,42 +444,6 @@ function storable<T>(what: string, make: () => T): T {
     if (error instanceof UnstorableKey) throw new RecordRejected(`${what}: ${error.message}`);
     throw error;
   }
-}
-
-/**
- * Whether a raised or escalated transition changes the stored alert: it does for a later
- * episode, or for this one at a severity no lower than its peak. A replay of an older
- * transition (an earlier episode, or a raise after its escalation) changes nothing.
- */
-function replaces(stored: AlertState, t: AlertTransition): boolean {
-  if (stored.id === t.alertId) return !rises(t.severity, stored.peakSeverity);
-  return t.episodeStartedAt > stored.episodeStartedAt;
-}
-
-function matches(state: AlertState, filter: AlertFilter): boolean {
-  return (
-    (filter.severity === undefined || state.severity === filter.severity) &&
-    (filter.rule === undefined || state.rule === filter.rule) &&
-    (filter.scope === undefined || state.scope === filter.scope) &&
-    (filter.hub === undefined || state.hub === filter.hub)
-  );
-}
-
-function byScopeRuleSubject(a: AlertState, b: AlertState): number {
-  return compare(a.scope, b.scope) || compare(a.rule, b.rule) || compare(a.subject, b.subject);
-}
-
-function oldestFirst(a: AlertDelivery, b: AlertDelivery): number {
-  return (
-    compare(a.nextAttemptAt, b.nextAttemptAt) ||
-    compare(a.queuedAt, b.queuedAt) ||
-    compare(a.notification.id, b.notification.id) ||
-    compare(a.sink, b.sink)
-  );
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
