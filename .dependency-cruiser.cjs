@@ -5,6 +5,7 @@
  *   functions/ (thin triggers) -> shared/app (use cases, ports) -> shared/domain (pure)
  *   shared/adapters, shared/config: implement and feed the ports
  *   shared/services.ts: the composition root that wires adapters into use cases
+ *   shared/web: pages the functions answer with (the dashboard), drawn from use cases' results
  *   shared/cli, shared/local, shared/simulation: entry points of their own
  *
  * dependency-cruiser resolves every import to the file it names (TypeScript-aware, through
@@ -60,6 +61,23 @@ module.exports = {
         'the settings, the composition root, an entry point or an Azure SDK.',
       severity: 'error',
       from: { path: '^shared/app/' },
+      to: {
+        path: [
+          '^functions/',
+          '^shared/(adapters|config|cli|local|simulation|scripts|web)/',
+          '^shared/services\\.ts$',
+          '^node_modules/@azure/',
+        ],
+      },
+    },
+    {
+      name: 'web-is-presentation',
+      comment:
+        'shared/web renders what use cases answer as HTML (the dashboard) and serves the files a ' +
+        'page loads: it imports use cases and the domain for their results, never an adapter, the ' +
+        'settings, the composition root, a function, an entry point or an Azure SDK.',
+      severity: 'error',
+      from: { path: '^shared/web/' },
       to: {
         path: [
           '^functions/',

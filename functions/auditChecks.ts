@@ -29,7 +29,7 @@ export async function runDailyAuditChecks(
   _timer: Timer,
   context: InvocationContext,
 ): Promise<FleetAuditReport> {
-  const report = await services().fleetAudit.run();
+  const report = await services().fleetAudit.runAndAlert();
   const found = report.findings.length;
   if (found > 0) {
     context.error(

@@ -17,6 +17,14 @@ import { AlertRelay } from './app/alerts/AlertRelay';
 import { DEFAULT_DELIVERY_POLICY, DeliverAlerts } from './app/alerts/DeliverAlerts';
 import { ReviewFleet } from './app/alerts/ReviewFleet';
 import { RunFleetAudit } from './app/audit/RunFleetAudit';
+import { FleetReports } from './app/reports/FleetReports';
+import { PointInTimeReports } from './app/reports/PointInTimeReports';
+import { BlobReportArchive } from './adapters/storage/BlobReportArchive';
+import { DashboardData } from './app/dashboard/DashboardData';
+import { TakeCheckpoint } from './app/audit/TakeCheckpoint';
+import { VerifyAuditTrail } from './app/audit/VerifyAuditTrail';
+import { BlobCheckpointStore } from './adapters/storage/BlobCheckpointStore';
+import { checkpointKey } from './checkpointKey';
 import { alertSinks } from './alertServices';
 import { IotHubDeviceMethods } from './adapters/iothub/IotHubDeviceMethods';
 import { IotHubTwinQuery } from './adapters/iothub/IotHubTwinQuery';
@@ -56,6 +64,16 @@ export interface Services {
   fleetReview: ReviewFleet;
   /** The fleet audit checks (on demand). */
   fleetAudit: RunFleetAudit;
+  /** The fleet reports: summary, device list, one device's history, the audit trail by time. */
+  reports: FleetReports;
+  /** The dashboard's data: the summary, the devices needing attention, the open alerts. */
+  dashboard: DashboardData;
+  /** The daily point-in-time reports in Blob Storage (`reports/YYYY-MM-DD/`). */
+  pointInTime: PointInTimeReports;
+  /** Takes the audit trail's signed checkpoints; undefined when no checkpoint key is configured. */
+  checkpoints?: TakeCheckpoint;
+  /** Verifies the audit trail against its checkpoints; undefined when no key is configured. */
+  verifyTrail?: VerifyAuditTrail;
 }
 
 export interface ServiceOverrides {
@@ -78,6 +96,8 @@ export interface ServiceOverrides {
   alertSinks?: readonly AlertSink[];
   /** Where alert lines go (default: nowhere; the Function app's services log to the host). */
   alertLog?: AlertLog;
+  /** Where checkpoint and tampering lines go (default: nowhere; the Function app's: the host). */
+  auditLog?: AlertLog;
 }
 
 export function buildServices(
@@ -88,7 +108,11 @@ export function buildServices(
   const clock = o.clock ?? systemClock;
   const prefix = settings.storagePrefix;
   const { clients, ledger } = storage(settings);
-  const audit = new BlobAuditTrail(clients.container(`${prefix}-audit`), settings.auditShards);
+  const audit = new BlobAuditTrail(
+    clients.container(`${prefix}-audit`),
+    settings.auditShards,
+    clock,
+  );
   const deadLetters = new BlobDeadLetters(clients.container(`${prefix}-deadletters`));
   const inspector = trustBundleInspector(settings.trustBundlePem);
   const iotHub = o.iotHub ?? settings.iotHub;
@@ -174,6 +198,28 @@ export function buildServices(
       await renewals.askNow(devices, 'device-connected');
     },
   });
+  const key = checkpointKey(settings);
+  const checkpointStore = new BlobCheckpointStore(clients.container(`${prefix}-auditcheckpoints`));
+  const checkpoints = key
+    ? new TakeCheckpoint({
+        blobs: audit,
+        store: checkpointStore,
+        signer: key,
+        keys: key,
+        clock,
+        ...(o.auditLog ? { log: o.auditLog } : {}),
+      })
+    : undefined;
+  const reportArchive = new BlobReportArchive(clients.container(`${prefix}-reports`));
+  const verifyTrail = key
+    ? new VerifyAuditTrail({
+        blobs: audit,
+        store: checkpointStore,
+        keys: key,
+        clock,
+        reports: reportArchive,
+      })
+    : undefined;
   const reconcile = twins
     ? new ReconcileTwins({
         twins,
@@ -183,6 +229,21 @@ export function buildServices(
         settings: { queriesPerMinute: settings.reconcile.twinQueriesPerMinute },
       })
     : undefined;
+  const fleetAudit = new RunFleetAudit({
+    ledger,
+    clock,
+    settings: settings.auditChecks,
+    cas: inspector.trustAnchors(),
+    alerts: { store: alertStore, relay: alertRelay },
+  });
+  const reports = new FleetReports({
+    ledger,
+    alertStore,
+    audit,
+    clock,
+    auditChecks: settings.auditChecks,
+    cas: inspector.trustAnchors(),
+  });
   return {
     settings,
     storageDescription: clients.description,
@@ -196,12 +257,21 @@ export function buildServices(
     alertSinks: sinks,
     alerts,
     fleetReview,
-    fleetAudit: new RunFleetAudit({
-      ledger,
+    fleetAudit,
+    reports,
+    pointInTime: new PointInTimeReports({
+      archive: reportArchive,
+      audit,
       clock,
-      settings: settings.auditChecks,
-      cas: inspector.trustAnchors(),
+      sources: {
+        summary: () => reports.summary(),
+        devicesCsv: () => reports.deviceText('csv', {}),
+        findings: () => fleetAudit.run(),
+      },
     }),
+    dashboard: new DashboardData({ ledger, alerts: alertStore, reports, clock }),
+    ...(checkpoints ? { checkpoints } : {}),
+    ...(verifyTrail ? { verifyTrail } : {}),
   };
 }
 
@@ -244,7 +314,10 @@ let shared: Services | undefined;
 
 /** The process's services, built on first use from the environment. */
 export function services(): Services {
-  shared ??= buildServices(loadSettings(process.env), { alertLog: HOST_LOG });
+  shared ??= buildServices(loadSettings(process.env), {
+    alertLog: HOST_LOG,
+    auditLog: HOST_LOG,
+  });
   return shared;
 }
 

@@ -1,6 +1,6 @@
 import { AlertScope, AlertSeverity, rises } from '../domain/alerts/AlertRule';
 import { AlertState, AlertTransition, AlertTransitionKind } from '../domain/alerts/AlertState';
-import { AuditEntry } from '../domain/AuditEntry';
+import { AuditEntry, ReportFileDigest } from '../domain/AuditEntry';
 import { BadAuditLine, ChainVerification } from '../domain/AuditChain';
 import { PemInspection } from '../domain/CertificateInspection';
 import { DeviceKey } from '../domain/DeviceKey';
@@ -87,6 +87,68 @@ export interface AuditTrail {
     date: string,
     options?: { onBadLine?: (bad: BadAuditLine) => void },
   ): AsyncIterable<AuditEntry>;
+}
+
+/**
+ * The audit trail's blobs as stored, byte for byte: what signed checkpoints seal and what
+ * verification compares with them.
+ */
+export interface AuditBlobs {
+  /** Every audit blob whose name starts with `prefix` (all of them by default), with its length. */
+  listBlobs(prefix?: string): AsyncIterable<{ name: string; bytes: number }>;
+  /** The blob's bytes from `from` on (all of them by default); undefined when it does not exist. */
+  readBlob(name: string, from?: number): Promise<Buffer | undefined>;
+}
+
+/**
+ * Signed checkpoints, stored under their numbers. Numbers are taken, never overwritten: two
+ * checkpointers that race for the same number get one winner.
+ */
+export interface CheckpointStore {
+  /** The numbers stored, ascending. */
+  list(): Promise<number[]>;
+  /** The checkpoint's text as stored; undefined when there is none under that number. */
+  read(seq: number): Promise<string | undefined>;
+  /** Stores a new checkpoint; false when that number is taken already. */
+  create(seq: number, text: string): Promise<boolean>;
+}
+
+/**
+ * Signs checkpoints with a key the storage writer cannot use: a Key Vault key in Azure, a local
+ * key file for local runs. ES256: ECDSA P-256 over the message's SHA-256, the signature r || s.
+ */
+export interface CheckpointSigner {
+  /** The key (and version) the next signature is made with, as checkpoints name it. */
+  keyId(): Promise<string>;
+  sign(keyId: string, message: Buffer): Promise<Buffer>;
+}
+
+export type SignatureCheck = 'valid' | 'invalid' | 'untrusted-key';
+
+/** Checks checkpoint signatures against the keys this deployment trusts, and no other. */
+export interface CheckpointKeys {
+  verify(keyId: string, message: Buffer, signature: Buffer): Promise<SignatureCheck>;
+}
+
+/**
+ * The daily point-in-time reports, one folder a day (`reports/YYYY-MM-DD/`). A file, once
+ * written, is never rewritten: the audit trail's report.written record holds its digest.
+ */
+export interface ReportArchive {
+  /**
+   * Writes one file of a day's report from `content`, streamed, unless the day has it already:
+   * then nothing is written (`existed`), and the digest is of what is stored.
+   */
+  write(
+    date: string,
+    name: string,
+    content: AsyncIterable<string>,
+    contentType: string,
+  ): Promise<ReportFileDigest & { existed: boolean }>;
+  /** The file's bytes, streamed; undefined when the day has no such file. */
+  read(date: string, name: string): Promise<AsyncIterable<Buffer> | undefined>;
+  /** The days with a report, ascending. */
+  dates(): Promise<string[]>;
 }
 
 export interface AuditDateVerification {

@@ -11,7 +11,9 @@ import { publicRecord } from '../app/publicRecord';
 import { normalizeHubName } from '../domain/DeviceKey';
 import { Services, buildServices } from '../services';
 import { UsageError, cliEnvironment } from './cliEnvironment';
+import { addAuditTrailCommands } from './auditTrailCommands';
 import { addAlertCommands } from './alertCommands';
+import { addReportCommands } from './reportCommands';
 import { CSV_COLUMNS, csvRow } from './deviceCsv';
 import { describeDevice } from './describeDevice';
 import { ingestJsonLines } from './ingestJsonLines';
@@ -251,40 +253,11 @@ export function buildProgram(): Command {
       }
       if (report.findings.length > 0) throw new Failure(`${report.findings.length} audit findings`);
     });
-  audit
-    .command('verify')
-    .description("check the hash chains of one UTC date's audit blobs")
-    .requiredOption('--date <date>', 'UTC date, YYYY-MM-DD')
-    .action(async (opts: { date: string }) => {
-      const date = checkDate(opts.date);
-      const s = connect();
-      const verification = await s.audit.verifyDate(date);
-      let broken = 0;
-      let badLines = 0;
-      let silent = 0;
-      for (const blob of verification.blobs) {
-        const r = blob.result;
-        if (r.ok) await write(`ok      ${blob.name}: ${r.records} records\n`);
-        else {
-          broken += 1;
-          await write(
-            `BROKEN  ${blob.name}: ${r.records} records, ${badLinesText(r.breaks.length)}\n`,
-          );
-          // A recorded break was found by an append, which went on in a new segment; a silent
-          // one was not (an edit, or a corrupt end nothing has been appended after yet).
-          for (const bad of r.breaks) {
-            badLines += 1;
-            if (!bad.recordedIn) silent += 1;
-            await write(
-              `        line ${bad.line}: ${bad.problem}; ${bad.recordedIn ? `break recorded in ${bad.recordedIn}` : 'silent: no record of this break'}\n`,
-            );
-          }
-        }
-      }
-      const bad = broken > 0 ? `; ${badLinesText(badLines)}, ${silent} silent` : '';
-      await write(`${verification.blobs.length} blobs for ${date}, ${broken} broken${bad}\n`);
-      if (broken > 0) throw new Failure(`audit trail for ${date} fails verification`);
-    });
+  addAuditTrailCommands(audit, {
+    connect: () => connect(),
+    write,
+    fail: (message) => new Failure(message),
+  });
   audit
     .command('show')
     .description(
@@ -312,6 +285,7 @@ export function buildProgram(): Command {
     write,
     fail: (message) => new Failure(message),
   });
+  addReportCommands(program, { connect: () => connect(), write, fail: (m) => new Failure(m) });
 
   program
     .command('deadletters')

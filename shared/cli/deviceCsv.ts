@@ -1,6 +1,11 @@
 import { DeviceRecord } from '../domain/DeviceRecord';
+import { csvRecord } from '../domain/reports/csvRecord';
 
-/** `certfleet devices --format csv`: one row per record, these columns. */
+/**
+ * `certfleet devices --format csv`: one row per record, these columns, written by the reports'
+ * CSV writer (shared/domain/reports/csvRecord.ts). Rows end in LF, as they always have here, for
+ * the scripts that read this command; `certfleet report devices` ends them in CRLF (RFC 4180).
+ */
 export const CSV_COLUMNS = [
   'hub',
   'deviceId',
@@ -40,12 +45,5 @@ export function csvRow(record: DeviceRecord): string {
     keyAlgorithm: c?.keyAlgorithm,
     findings: record.findings.map((f) => f.code).join(';'),
   };
-  return CSV_COLUMNS.map((col) => csvCell(values[col])).join(',');
-}
-
-/** RFC 4180 quoting, and a leading quote mark against formula injection in spreadsheets. */
-function csvCell(value: string | undefined): string {
-  if (value === undefined) return '';
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return csvRecord(CSV_COLUMNS.map((col) => values[col]));
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AlertConfig, loadAlertSettings } from './alertSettings';
 import { loadAuditCheckSettings } from './auditCheckSettings';
+import { CheckpointKeySettings, loadCheckpointKeySettings } from './checkpointSettings';
 import { AuditCheckSettings, DEFAULT_AUDIT_CHECK_SETTINGS } from '../domain/audit/FleetAuditChecks';
 import { IotHubSettings, loadIotHubSettings } from './iotHubSettings';
 import { DEFAULT_ALERT_SETTINGS } from '../domain/alerts/AlertSettings';
@@ -63,6 +64,8 @@ export interface Settings {
   alerts: AlertConfig;
   /** The fleet audit checks' settings (shared/config/auditCheckSettings.ts). */
   auditChecks: AuditCheckSettings;
+  /** The key that signs the audit checkpoints; undefined: no checkpoints (checkpointSettings.ts). */
+  checkpointKey?: CheckpointKeySettings;
 }
 
 // One schema over every setting, so each invalid value is named in this order, whichever file
@@ -155,6 +158,13 @@ export function loadSettings(env: Env = process.env): Settings {
     if (!(error instanceof SettingsError)) throw error;
     problems.push(...error.problems);
   }
+  let checkpointKey: CheckpointKeySettings | undefined;
+  try {
+    checkpointKey = loadCheckpointKeySettings(env);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    problems.push(...error.problems);
+  }
   let reconcile: ReconcileConfig = { twinQueriesPerMinute: DEFAULT_TWIN_QUERIES_PER_MINUTE };
   try {
     reconcile = loadReconcileSettings(env);
@@ -183,5 +193,6 @@ export function loadSettings(env: Env = process.env): Settings {
     reconcile,
     alerts,
     auditChecks,
+    ...(checkpointKey ? { checkpointKey } : {}),
   };
 }

@@ -11,6 +11,12 @@ export interface ChainedAuditRecord extends AuditEntry {
   seq: number;
   prevHash: string;
   hash: string;
+  /**
+   * When the writer appended the record (absent on records written before checkpoints). The
+   * signed checkpoints cover what was appended before each one; a record found after the last
+   * checkpoint that says it was appended before it was slipped in afterwards.
+   */
+  appendedAt?: string;
 }
 
 export interface ChainHead {
@@ -25,10 +31,16 @@ export function genesisHead(blobName: string): ChainHead {
 export function chainEntries(
   head: ChainHead,
   entries: readonly AuditEntry[],
+  appendedAt?: string,
 ): ChainedAuditRecord[] {
   let current = head;
   return entries.map((entry) => {
-    const unsigned = { ...entry, seq: current.seq + 1, prevHash: current.hash };
+    const unsigned = {
+      ...entry,
+      seq: current.seq + 1,
+      prevHash: current.hash,
+      ...(appendedAt ? { appendedAt } : {}),
+    };
     const record: ChainedAuditRecord = { ...unsigned, hash: recordHash(unsigned) };
     current = { seq: record.seq, hash: record.hash };
     return record;
@@ -80,15 +92,45 @@ export function readChain(
   blobName: string,
   content: AuditBlobContent,
 ): { records: ChainedAuditRecord[]; verification: ChainVerification } {
+  const { records, verification } = chainRecords(blobName, content);
+  return { records: records.map((r) => r.record), verification };
+}
+
+/** A record of a blob that verifies, and the line it is on (from 1). */
+export interface RecordOnLine {
+  line: number;
+  record: ChainedAuditRecord;
+}
+
+/** Like `readChain`, with each record's line: for verification that must say where. */
+export function chainRecords(
+  blobName: string,
+  content: AuditBlobContent,
+): { records: RecordOnLine[]; verification: ChainVerification } {
   const walk = walkChain(linesOf(content), genesisHead(blobName));
   return {
-    records: walk.records.map((r) => r.record),
+    records: walk.records.map(({ line, record }) => ({ line, record })),
     verification: {
       ok: walk.breaks.length === 0,
       records: walk.records.length,
       head: walk.previous ?? genesisHead(blobName),
       breaks: walk.breaks,
     },
+  };
+}
+
+/**
+ * Reads lines appended after a known point of a blob (`head`, the last record before them): the
+ * records that verify, counted from there, and the bad lines (numbered from the first line
+ * read). A first record that does not follow `head` means what came before was rewritten.
+ */
+export function continueChain(head: ChainHead, content: AuditBlobContent): ChainVerification {
+  const walk = walkChain(linesOf(content), head);
+  return {
+    ok: walk.breaks.length === 0,
+    records: walk.records.length,
+    head: walk.previous ?? head,
+    breaks: walk.breaks,
   };
 }
 

@@ -33,6 +33,11 @@ export type AuditEventType =
   /** A sink accepted an alert's notification, or a fleet alert said it for this device. */
   | 'alert.delivered'
   /**
+   * The daily point-in-time report was written to Blob Storage: each file with its length and
+   * SHA-256, so the checkpoints that seal this record vouch for the files too. Names no device.
+   */
+  | 'report.written'
+  /**
    * The trail itself: an audit blob ended in a line that nothing could be chained after, so the
    * shard-day went on in a new segment, whose first record this is. Names no device.
    */
@@ -89,6 +94,15 @@ export interface AuditEntry {
   };
   /** audit.chain-broken: the blob and line where the chain broke, and what is wrong there. */
   chainBreak?: { blob: string; line: number; problem: string };
+  /** report.written: the day the report shows the fleet at the end of, and its files. */
+  report?: { date: string; files: ReportFileDigest[] };
+}
+
+/** One file of a point-in-time report as written: its name in the day's folder, length, hash. */
+export interface ReportFileDigest {
+  name: string;
+  bytes: number;
+  sha256: string;
 }
 
 export function auditEntryId(parts: readonly (string | number | undefined)[]): string {

@@ -24,8 +24,23 @@ export interface CertificateFacts {
   signatureAlgorithm?: string;
   /** Certificates the device sent after its leaf. */
   chainLength?: number;
+  /**
+   * The CA certificates among them (each once), for the fleet audit's CA-expiry check. Absent
+   * when the device sent none, when the facts come from reported fields, and in records written
+   * before certfleet kept them.
+   */
+  chainCas?: ChainCa[];
   firstSeenAt: string;
   reportedVersion: number;
+}
+
+/** A CA certificate a device sent in its chain: public facts only, enough to judge its expiry. */
+export interface ChainCa {
+  subject: string;
+  issuer: string;
+  validUntil: string;
+  /** Upper-case hex, no separators, like the leaf's. */
+  thumbprintSha256: string;
 }
 
 /** The part of a certificate an audit record names: enough to find it again, nothing secret. */

@@ -1,3 +1,5 @@
+import { ChainCa } from './Certificate';
+
 export interface ParsedCertificate {
   thumbprintSha1: string;
   thumbprintSha256: string;
@@ -13,6 +15,11 @@ export interface ParsedCertificate {
   signatureAlgorithm: string;
   /** Certificates after the leaf in the reported PEM. */
   chainLength: number;
+  /**
+   * The CA certificates among them (basic constraints cA), each once, in the order sent.
+   * Optional: inspections a record remembered before certfleet read them have none.
+   */
+  chainCas?: ChainCa[];
 }
 
 export type ChainVerdict =

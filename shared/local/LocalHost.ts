@@ -131,7 +131,9 @@ export class LocalHost {
       logHandler: (_level, ...args) => this.log(args.map(String).join(' ')),
     });
     const result = await found.route.trigger.options.handler(request, context);
-    send(res, (result ?? { status: 204 }) as HttpResponseInit);
+    const response = (result ?? { status: 204 }) as HttpResponseInit;
+    if (isStreamed(response.body)) return stream(res, response, response.body);
+    send(res, response);
   }
 }
 
@@ -169,7 +171,45 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too large'> {
   return size > MAX_BODY_BYTES ? 'too large' : Buffer.concat(chunks);
 }
 
-function send(res: ServerResponse, response: HttpResponseInit): void {
+/**
+ * A body the handler streams (an AsyncIterable or a ReadableStream, as the Functions v4 model
+ * allows, for reports too large to hold): written chunk by chunk as it comes, waiting for the
+ * client to take each. A failure part way cuts the connection, so the client sees an incomplete
+ * answer rather than a complete-looking one.
+ */
+function isStreamed(body: unknown): body is AsyncIterable<Uint8Array | string> {
+  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
+}
+
+async function stream(
+  res: ServerResponse,
+  response: HttpResponseInit,
+  body: AsyncIterable<Uint8Array | string>,
+): Promise<void> {
+  res.writeHead(response.status ?? 200, headersOf(response));
+  try {
+    for await (const chunk of body) {
+      if (res.destroyed) return; // the client went away: stop reading what it will not get
+      if (!res.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+    }
+    res.end();
+  } catch (error) {
+    res.destroy();
+    throw error;
+  }
+}
+
+function headersOf(response: HttpResponseInit): Record<string, string> {
   const headers: Record<string, string> = {};
   const given = response.headers;
   if (given) {
@@ -182,6 +222,11 @@ function send(res: ServerResponse, response: HttpResponseInit): void {
     for (const [name, value] of entries as [string, string][])
       headers[name.toLowerCase()] = String(value);
   }
+  return headers;
+}
+
+function send(res: ServerResponse, response: HttpResponseInit): void {
+  const headers = headersOf(response);
   let payload: string | Buffer | undefined;
   if (response.jsonBody !== undefined) {
     payload = JSON.stringify(response.jsonBody, null, 2);

@@ -7,8 +7,9 @@
  * The local host stands in for the Functions runtime, so it provides this module too
  * (installFunctionsRuntimeApi.ts in a process, `moduleNameMapper` under jest): the functions
  * register here as they would in Azure, and the registrations can be listed. Only what
- * @azure/functions 4.x calls is here; it calls `log` only when present, so it is left out and
- * the package logs to the console as it does in test mode.
+ * @azure/functions 4.x calls is here. Its presence of `log` is how the package tells a host
+ * that can stream HTTP (4.28 and later) from an older one, so `app.setup({ enableHttpStream })`
+ * works here as it does in Azure; the local host streams responses itself.
  */
 export interface FunctionRegistration {
   name: string;
@@ -46,4 +47,10 @@ export function registerFunction(metadata: { name: string }, _handler: unknown):
 export function registerHook(hookName: string, _callback: unknown): Disposable {
   hooks.push(hookName);
   return { dispose: () => void hooks.splice(hooks.indexOf(hookName), 1) };
+}
+
+/** The package's own log lines ("worker system logs"): warnings and errors reach stderr. */
+export function log(level: string, _category: string, message: string): void {
+  if (level === 'warning' || level === 'error' || level === 'critical')
+    process.stderr.write(`@azure/functions: ${message}\n`);
 }

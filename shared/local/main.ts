@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadSettings } from '../config/settings';
+import { describeVerification } from '../cli/auditTrailCommands';
 import { ManualClock } from '../domain/Clock';
 import { useServices } from '../services';
 import {
@@ -75,9 +79,17 @@ async function main(): Promise<void> {
     process.stdout.write(
       `certfleet: ${fleet.devices.length} devices; running ${fleetOptions.days} days of fleet time through certfleet…\n`,
     );
-    const settings = loadSettings({ FleetStorage: azurite.connectionString, ...fleet.environment });
+    const settings = loadSettings({
+      FleetStorage: azurite.connectionString,
+      ...fleet.environment,
+      // The run's checkpoint key, as ephemeral as its Azurite: a deployment's is in Key Vault.
+      CERTFLEET_CHECKPOINT_KEY_FILE: join(
+        mkdtempSync(join(tmpdir(), 'certfleet-run-')),
+        'checkpoint-key.pem',
+      ),
+    });
     const progress = progressBar(`certfleet: ${fleetOptions.days} days of fleet time`);
-    const { summary, services } = await runSimulatedFleet({
+    const { summary, services, trail } = await runSimulatedFleet({
       settings,
       clock,
       fleet,
@@ -87,6 +99,10 @@ async function main(): Promise<void> {
     });
     progress.done();
     process.stdout.write(`\n${describeSummary(summary)}\n`);
+    if (trail)
+      process.stdout.write(
+        `\naudit trail, against its signed checkpoints:\n${describeVerification(trail)}`,
+      );
     if (args.exit) return;
 
     let example = 'sim-0001';
@@ -94,6 +110,7 @@ async function main(): Promise<void> {
       example = record.deviceId;
       break;
     }
+    const lastReport = (await services.pointInTime.dates()).at(-1);
     // The API serves the run's own services: its storage, and the fleet as it was left at the
     // end of virtual time (the functions otherwise build theirs from the environment).
     useServices(services);
@@ -106,6 +123,11 @@ async function main(): Promise<void> {
           .map((r) => `  ${r}\n`)
           .join('') +
         `for example: curl ${url}/api/devices/${encodeURIComponent(example)}\n` +
+        (lastReport
+          ? `the fleet at the end of ${lastReport}: curl ${url}/api/reports/archive/${lastReport}/summary\n`
+          : '') +
+        `the audit trail verified: curl '${url}/api/audit/verify?from=${fleetOptions.start.slice(0, 10)}&to=${lastReport ?? fleetOptions.start.slice(0, 10)}'\n` +
+        `the fleet dashboard, in a browser: ${url}/api/dashboard\n` +
         'Ctrl-C to stop.\n',
     );
     await new Promise<void>((resolve) => {

@@ -2,9 +2,13 @@ import './installFunctionsRuntimeApi'; // first: the functions/ modules register
 import { HttpFunctionOptions } from '@azure/functions';
 import { alertDeliveryTrigger, alertRoutes, fleetReviewTrigger } from '../../functions/alerts';
 import { auditChecksTrigger, auditRoutes } from '../../functions/auditChecks';
+import { dashboardRoutes } from '../../functions/dashboard';
+import { auditCheckpointTrigger, auditTrailRoutes } from '../../functions/auditTrail';
+import { dailyReportTrigger, pointInTimeRoutes } from '../../functions/pointInTimeReports';
 import { deviceRoutes } from '../../functions/devices';
 import { iotHubEventsTrigger } from '../../functions/iotHubEvents';
 import { reconcileTwinsTrigger } from '../../functions/reconcileTwins';
+import { reportRoutes } from '../../functions/reports';
 import { renewalSweepTrigger } from '../../functions/renewalSweep';
 
 /**
@@ -16,6 +20,10 @@ export const httpTriggers: readonly { name: string; options: HttpFunctionOptions
   ...deviceRoutes,
   ...alertRoutes,
   ...auditRoutes,
+  ...auditTrailRoutes,
+  ...reportRoutes,
+  ...pointInTimeRoutes,
+  ...dashboardRoutes,
 ];
 export const timerTriggers = [
   renewalSweepTrigger,
@@ -23,5 +31,7 @@ export const timerTriggers = [
   alertDeliveryTrigger,
   fleetReviewTrigger,
   auditChecksTrigger,
+  auditCheckpointTrigger,
+  dailyReportTrigger,
 ] as const;
 export const eventHubTriggers = [iotHubEventsTrigger] as const;

@@ -38,6 +38,8 @@ const BROKEN_TREE: Record<string, string> = {
   'shared/local/triggerDefinitions.ts': `import { handler } from '../../functions/aFunction';\nexport const all = [handler];\n`,
   'functions/aFunction.ts': `import { useCase } from '../shared/app/UseCase';\nexport const handler = () => useCase;\n`,
   'functions/functionImportsCli.ts': `import { h } from '../shared/cli/cliImportsFunction';\nexport const f = h;\n`,
+  'shared/web/webImportsAdapter.ts': `import { adapter } from '../adapters/Adapter';\nexport const w = adapter;\n`,
+  'shared/app/appImportsWeb.ts': `import { w } from '../web/webImportsAdapter';\nexport const v = w;\n`,
   'shared/app/cycleA.ts': `import { b } from './cycleB';\nexport const a = () => b;\n`,
   'shared/app/cycleB.ts': `import { a } from './cycleA';\nexport const b = () => a;\n`,
 };
@@ -72,6 +74,7 @@ describe('the dependency rules', () => {
       [
         'adapters-and-config-not-use-cases: shared/adapters/adapterImportsUseCase.ts -> shared/app/UseCase.ts',
         'app-uses-only-domain: shared/app/appImportsAdapter.ts -> shared/adapters/Adapter.ts',
+        'app-uses-only-domain: shared/app/appImportsWeb.ts -> shared/web/webImportsAdapter.ts',
         'config-not-adapters: shared/config/configImportsAdapter.ts -> shared/adapters/Adapter.ts',
         'domain-is-pure: shared/domain/domainImportsApp.ts -> shared/app/UseCase.ts',
         'domain-is-pure: shared/domain/domainImportsAzure.ts -> @azure/storage-blob',
@@ -79,6 +82,7 @@ describe('the dependency rules', () => {
         'functions-are-thin: functions/functionImportsCli.ts -> shared/cli/cliImportsFunction.ts',
         'no-cycles: shared/app/cycleA.ts -> shared/app/cycleB.ts',
         'only-the-local-host-loads-functions: shared/cli/cliImportsFunction.ts -> functions/aFunction.ts',
+        'web-is-presentation: shared/web/webImportsAdapter.ts -> shared/adapters/Adapter.ts',
       ].sort(),
     );
   });

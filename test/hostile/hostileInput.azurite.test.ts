@@ -382,11 +382,13 @@ function withoutChain(entry: AuditEntry): AuditEntry {
     seq: _seq,
     prevHash: _prev,
     hash: _hash,
+    appendedAt: _appended,
     ...rest
   } = entry as AuditEntry & {
     seq?: number;
     prevHash?: string;
     hash?: string;
+    appendedAt?: string;
   };
   return rest;
 }

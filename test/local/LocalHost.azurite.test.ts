@@ -116,6 +116,14 @@ describe('the local host', () => {
       'POST /api/devices/{deviceId}/renew',
       'GET /api/alerts',
       'GET /api/audit/checks',
+      'GET /api/audit/verify',
+      'GET /api/reports/summary',
+      'GET /api/reports/devices',
+      'GET /api/devices/{deviceId}/history',
+      'GET /api/audit/records',
+      'GET /api/reports/archive/{date}/{file}',
+      'GET /api/dashboard',
+      'GET /api/dashboard/chart.js',
     ]);
   });
 });

@@ -1,5 +1,6 @@
 import { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
 import { AuditEntry } from '../../domain/AuditEntry';
+import { Clock, isoUtc, systemClock } from '../../domain/Clock';
 import {
   AppendPoint,
   BadAuditLine,
@@ -11,7 +12,7 @@ import {
   readChain,
   verifyAuditBlobs,
 } from '../../domain/AuditChain';
-import { AuditDateVerification, AuditTrail, TransientFault } from '../../app/ports';
+import { AuditBlobs, AuditDateVerification, AuditTrail, TransientFault } from '../../app/ports';
 import { mapWithConcurrency } from '../../app/concurrency';
 import { datePath, shardOf } from './storageKeys';
 import { retryableOnce } from './retryableOnce';
@@ -38,7 +39,7 @@ const TAIL_BYTES = 64 * 1024;
 const MAX_BLOCK_BYTES = 1024 * 1024;
 const MAX_APPEND_ATTEMPTS = 10;
 
-export class BlobAuditTrail implements AuditTrail {
+export class BlobAuditTrail implements AuditTrail, AuditBlobs {
   /** A container deleted after start-up is created again by the call that finds it gone. */
   private readonly recreateContainer = { recreate: () => this.ensureContainer.again() };
   private readonly ensureContainer = retryableOnce(() =>
@@ -50,6 +51,8 @@ export class BlobAuditTrail implements AuditTrail {
   constructor(
     private readonly container: ContainerClient,
     private readonly shards: number,
+    /** Stamps each record's `appendedAt`, which the signed checkpoints rely on. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Current segment per shard-day, learnt from the container once per process. */
@@ -140,7 +143,8 @@ export class BlobAuditTrail implements AuditTrail {
         length === 0 && segment > 0
           ? await this.breakBefore(shardDay, segment, first.recordedAt)
           : [];
-      const lines = chainEntries(point.head, [...opening, ...entries])
+      const appendedAt = isoUtc(this.clock.now());
+      const lines = chainEntries(point.head, [...opening, ...entries], appendedAt)
         .map((r) => `${JSON.stringify(r)}\n`)
         .join('');
       const body = Buffer.from(lines, 'utf8');
@@ -279,6 +283,30 @@ export class BlobAuditTrail implements AuditTrail {
       names.push(item.name);
     // A shard-day's segments in the order they were written: .jsonl, .1.jsonl, .2.jsonl…
     return names.sort(bySegment);
+  }
+
+  async *listBlobs(prefix?: string): AsyncIterable<{ name: string; bytes: number }> {
+    await this.ensureContainer();
+    const items: { name: string; bytes: number }[] = [];
+    await storageCall('list audit blobs', async () => {
+      items.length = 0;
+      for await (const item of this.container.listBlobsFlat(prefix ? { prefix } : {}))
+        items.push({ name: item.name, bytes: item.properties.contentLength ?? 0 });
+    });
+    yield* items;
+  }
+
+  async readBlob(name: string, from = 0): Promise<Buffer | undefined> {
+    return storageCall('read audit blob', async () => {
+      try {
+        return await this.container.getAppendBlobClient(name).downloadToBuffer(from);
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        // Nothing at or after `from` (a range past the end): an empty tail.
+        if (statusOf(error) === 416) return Buffer.alloc(0);
+        throw error;
+      }
+    });
   }
 
   async verifyDate(date: string): Promise<AuditDateVerification> {

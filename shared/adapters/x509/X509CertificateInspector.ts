@@ -2,6 +2,7 @@ import 'reflect-metadata'; // @peculiar/x509 needs it loaded before its first im
 import { createHash, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { isoUtc } from '../../domain/Clock';
+import { ChainCa } from '../../domain/Certificate';
 import { ChainVerdict, ParsedCertificate, PemInspection } from '../../domain/CertificateInspection';
 import { CertificateInspector, TrustAnchor } from '../../app/ports';
 import { readSerialAndValidity } from './readSerialAndValidity';
@@ -38,9 +39,16 @@ export class X509CertificateInspector implements CertificateInspector {
     return this.bundle.length > 0;
   }
 
-  /** The trust bundle's CAs, by subject and expiry (for the daily fleet-risk review). */
-  trustAnchors(): TrustAnchor[] {
-    return this.bundle.map((c) => ({ subject: c.subject, validUntil: c.notAfter.toISOString() }));
+  /**
+   * The trust bundle's CAs, by subject and expiry (for the daily fleet-risk review), with their
+   * SHA-256 thumbprint (the fleet audit tells by it a bundle CA that devices also send).
+   */
+  trustAnchors(): (TrustAnchor & { thumbprintSha256: string })[] {
+    return this.bundle.map((c) => ({
+      subject: c.subject,
+      validUntil: c.notAfter.toISOString(),
+      thumbprintSha256: sha256Of(c),
+    }));
   }
 
   async inspect(pem: string, at: Date, chain: readonly string[] = []): Promise<PemInspection> {
@@ -70,6 +78,7 @@ export class X509CertificateInspector implements CertificateInspector {
     const issuers = rest.filter((c) => !Buffer.from(c.rawData).equals(leafDer));
     try {
       const parsed = await describe(leaf, issuers.length);
+      parsed.chainCas = chainCas(issuers);
       return { ok: true, leaf: parsed, chain: await this.verifyChain(leaf, issuers, at) };
     } catch (error) {
       return { ok: false, reason: `certificate could not be read (${(error as Error).message})` };
@@ -165,6 +174,34 @@ function chainCertificate(
   }
 }
 
+/**
+ * The CA certificates of a reported chain, each once, for the fleet audit's CA-expiry check. A
+ * certificate that is not a CA is left out (the chain verdict already names it), and so is one
+ * whose validity cannot be read: the chain verdict judges it, and an unreadable CA must not
+ * make the leaf's facts unreadable too.
+ */
+function chainCas(issuers: readonly x509.X509Certificate[]): ChainCa[] {
+  const cas: ChainCa[] = [];
+  for (const cert of issuers) {
+    let notAfter: Date;
+    try {
+      if (!isCa(cert)) continue;
+      notAfter = readSerialAndValidity(new Uint8Array(cert.rawData)).notAfter;
+    } catch {
+      continue;
+    }
+    const thumbprintSha256 = sha256Of(cert);
+    if (cas.some((ca) => ca.thumbprintSha256 === thumbprintSha256)) continue;
+    cas.push({
+      subject: cert.subject,
+      issuer: cert.issuer,
+      validUntil: isoUtc(notAfter),
+      thumbprintSha256,
+    });
+  }
+  return cas;
+}
+
 async function describe(
   cert: x509.X509Certificate,
   chainLength: number,
@@ -245,6 +282,11 @@ function validAt(cert: x509.X509Certificate, at: Date): boolean {
 function isCa(cert: x509.X509Certificate): boolean {
   const constraints = cert.getExtension(x509.BasicConstraintsExtension);
   return constraints?.ca === true;
+}
+
+/** The SHA-256 thumbprint (of the DER), as `getThumbprint` gives it but synchronously. */
+function sha256Of(cert: x509.X509Certificate): string {
+  return createHash('sha256').update(Buffer.from(cert.rawData)).digest('hex').toUpperCase();
 }
 
 function hex(buffer: ArrayBuffer): string {

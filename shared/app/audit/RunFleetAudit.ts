@@ -6,8 +6,15 @@ import {
   FleetAuditChecks,
   TrustedCa,
 } from '../../domain/audit/FleetAuditChecks';
+import {
+  ALERTED_AUDIT_CHECKS,
+  auditFindingConditions,
+} from '../../domain/alerts/auditFindingConditions';
+import { AlertState, AlertTransition } from '../../domain/alerts/AlertState';
+import { nextAlertStates } from '../../domain/alerts/nextAlertStates';
 import { Clock, isoUtc } from '../../domain/Clock';
-import { CertificateLedger } from '../ports';
+import { AlertStore, CertificateLedger } from '../ports';
+import { AlertRelay } from '../alerts/AlertRelay';
 
 export interface FleetAuditReport {
   at: string;
@@ -18,8 +25,11 @@ export interface FleetAuditReport {
 }
 
 /**
- * Use case: the fleet audit checks, on demand (`certfleet audit checks`): reads the whole ledger
- * a page at a time and runs every check (shared/domain/audit/FleetAuditChecks.ts).
+ * Use case: the fleet audit checks, on demand (`certfleet audit checks`) and daily (the
+ * `fleetAuditChecks` timer): reads the whole ledger a page at a time and runs every check
+ * (shared/domain/audit/FleetAuditChecks.ts). The daily run also moves the alerts on the
+ * findings that have no rule of their own (shared/domain/alerts/auditFindingConditions.ts):
+ * raised when found, resolved when a run finds them no more.
  */
 export class RunFleetAudit {
   constructor(
@@ -28,8 +38,27 @@ export class RunFleetAudit {
       clock: Clock;
       settings: AuditCheckSettings;
       cas: readonly TrustedCa[];
+      alerts?: { store: AlertStore; relay: AlertRelay };
     },
   ) {}
+
+  /** The daily run: the report, and the alerts on its findings moved on. */
+  async runAndAlert(): Promise<FleetAuditReport & { transitions: AlertTransition[] }> {
+    const report = await this.run();
+    const alerts = this.deps.alerts;
+    if (!alerts) return { ...report, transitions: [] };
+    const open: AlertState[] = [];
+    for await (const state of alerts.store.listOpen()) open.push(state);
+    const rules: readonly string[] = ALERTED_AUDIT_CHECKS;
+    const previous = open.filter((s) => s.scope === 'fleet' && rules.includes(s.rule));
+    const { transitions } = nextAlertStates(
+      previous,
+      auditFindingConditions(report.findings),
+      report.at,
+    );
+    await alerts.relay.acceptFleet(transitions, report.at);
+    return { ...report, transitions };
+  }
 
   async run(): Promise<FleetAuditReport> {
     const at = isoUtc(this.deps.clock.now());

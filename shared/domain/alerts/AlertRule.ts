@@ -28,6 +28,12 @@ export const ALERT_RULES = [
   /** Fleet risk, looked at daily (shared/domain/alerts/fleetRiskConditions.ts). */
   'ca-expiring',
   'renewal-capacity',
+  /** The daily fleet audit checks' findings (shared/domain/alerts/auditFindingConditions.ts). */
+  'certificate-shared',
+  'public-key-shared',
+  'weak-key-or-signature',
+  'validity-too-long',
+  'distrusted-issuer',
 ] as const;
 
 export type AlertRule = (typeof ALERT_RULES)[number];

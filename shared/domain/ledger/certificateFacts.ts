@@ -90,6 +90,13 @@ function factsOfPem(
   };
   if (leaf.commonName !== undefined) facts.commonName = leaf.commonName;
   if (leaf.keySize !== undefined) facts.keySize = leaf.keySize;
+  if (leaf.chainCas !== undefined && leaf.chainCas.length > 0)
+    facts.chainCas = leaf.chainCas.map(({ subject, issuer, validUntil, thumbprintSha256 }) => ({
+      subject,
+      issuer,
+      validUntil,
+      thumbprintSha256,
+    }));
   return facts;
 }
 

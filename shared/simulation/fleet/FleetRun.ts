@@ -10,6 +10,7 @@ import { RenewalStatus } from '../../domain/renewal/RenewalState';
 import { renewalIndexEntry } from '../../domain/renewal/renewalIndexEntry';
 import { LoopbackAlertReceiver } from '../../local/LoopbackAlertReceiver';
 import { Services, buildServices } from '../../services';
+import { TrailVerificationReport } from '../../app/audit/VerifyAuditTrail';
 import { CollectedAlertLog } from './CollectedAlertLog';
 import { FleetSummary, RunStatistics } from './FleetSummary';
 import { buildFleetSummary } from './buildFleetSummary';
@@ -39,6 +40,11 @@ export interface FleetRunResult {
   services: Services;
   /** The alert log's lines, kept rather than printed. */
   alertLog: CollectedAlertLog;
+  /**
+   * The audit trail of the run's dates verified against the checkpoints taken after each
+   * midnight and at the end; absent when the settings name no checkpoint key.
+   */
+  trail?: TrailVerificationReport;
 }
 
 /**
@@ -50,6 +56,8 @@ const DELIVERY_WINDOW_MS = 15_000;
 const MAX_BATCH = 100;
 /** After the run, alert delivery runs this long past the longest roll-up hold. */
 const SETTLE_MARGIN_MS = 5 * MINUTE_MS;
+/** The checkpoint timer fires at :05 (functions/auditTrail.ts). */
+const CHECKPOINT_MINUTE_MS = 5 * MINUTE_MS;
 
 /**
  * Runs certfleet against a simulated fleet for `days` of virtual time: months in seconds, the
@@ -98,6 +106,10 @@ export async function runSimulatedFleet(options: FleetRunOptions): Promise<Fleet
     });
     const stats = await drive(services, options, start, end);
     await receiver.stop();
+    const trail = await services.verifyTrail?.run({
+      from: isoUtc(start).slice(0, 10),
+      to: isoUtc(clock.now()).slice(0, 10),
+    });
     const summary = await buildFleetSummary({
       services,
       fleet,
@@ -108,7 +120,7 @@ export async function runSimulatedFleet(options: FleetRunOptions): Promise<Fleet
       received: receiver,
       alertLog: alertLog.counts(),
     });
-    return { summary, services, alertLog };
+    return { summary, services, alertLog, ...(trail ? { trail } : {}) };
   } finally {
     await receiver.stop();
   }
@@ -133,6 +145,8 @@ async function drive(
     manualRequests: 0,
     sweepRequests: 0,
     deliveryRuns: 0,
+    checkpoints: 0,
+    dailyReports: 0,
   };
   const rate = services.settings.renewal.renewalsPerMinute;
   const manual = fleet.options.manualRenewals
@@ -142,6 +156,8 @@ async function drive(
   let lastSweep = Number.NEGATIVE_INFINITY;
   let lastDelivery = Number.NEGATIVE_INFINITY;
   let pausedUntil = Number.NEGATIVE_INFINITY;
+  // After each midnight: the checkpoint timer's daily run (every date), then the daily report.
+  let checkpointAt = Math.floor(start / DAY_MS) * DAY_MS + DAY_MS + CHECKPOINT_MINUTE_MS;
   let reported = -1;
   const progress = () => {
     const now = clock.now().getTime();
@@ -174,7 +190,7 @@ async function drive(
       const deliveryAt = Number.isFinite(dueAt)
         ? Math.max(ceilMinute(dueAt), lastDelivery + MINUTE_MS)
         : Infinity;
-      const next = Math.min(sweepAt, worldAt, manualAt, deliveryAt);
+      const next = Math.min(sweepAt, worldAt, manualAt, deliveryAt, checkpointAt);
       if (next >= end) break;
 
       if (worldAt === next) {
@@ -206,6 +222,16 @@ async function drive(
         lastSweep = Math.floor(sweepAt / MINUTE_MS) * MINUTE_MS;
         pausedUntil = report.pausedUntil ? Date.parse(report.pausedUntil) : -Infinity;
         await deliverAlerts();
+      } else if (checkpointAt === next) {
+        // The checkpoint timer after midnight, then the daily report of the day that ended
+        // (sealed by the next checkpoint).
+        clock.set(new Date(Math.max(now, checkpointAt)));
+        await fleet.advanceTo(clock.now().getTime());
+        await services.checkpoints?.run('daily');
+        stats.checkpoints += 1;
+        await services.pointInTime.writeScheduled();
+        stats.dailyReports += 1;
+        checkpointAt += DAY_MS;
       } else {
         // Only alert delivery has work in this minute.
         clock.set(new Date(Math.max(now, deliveryAt)));
@@ -220,6 +246,11 @@ async function drive(
     const settleAt = end + Math.max(rules.rollUpHoldMs, rules.rollUpHoldCriticalMs);
     clock.set(new Date(ceilMinute(settleAt + SETTLE_MARGIN_MS)));
     await deliverAlerts();
+    // The last checkpoint seals the run's whole trail, so it verifies with nothing pending.
+    if (services.checkpoints) {
+      await services.checkpoints.run('manual');
+      stats.checkpoints += 1;
+    }
     options.onProgress?.(1, isoUtc(end));
   } finally {
     restoreStore();

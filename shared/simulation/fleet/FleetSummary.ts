@@ -141,6 +141,10 @@ export interface RunStatistics {
   manualRequests: number;
   /** Runs of the alert-delivery timer (every sweep's minute, and each minute a delivery fell due). */
   deliveryRuns: number;
+  /** Signed checkpoints of the audit trail taken (after each midnight, and one at the end). */
+  checkpoints: number;
+  /** Point-in-time reports written (one after each midnight, of the day that ended). */
+  dailyReports: number;
 }
 
 /** The summary as a readable block, for a terminal. */
@@ -167,7 +171,7 @@ export function describeSummary(s: FleetSummary): string {
     `Audit trail: ${s.audit.total} records (${counts(s.audit.byType)}); hash chains ${s.audit.chainsVerified ? 'verified' : 'BROKEN'}`,
     `Ledger: ${s.ledger.devices} devices (${counts(s.ledger.byRenewalStatus)})`,
     `DPS: ${s.dps.registrations} registrations (${counts(s.dps.byOutcome)})`,
-    `Run: ${s.run.events} events in ${s.run.batches} trigger batches, ${s.run.sweeps} sweeps, ${s.run.deliveryRuns} alert deliveries, ${s.run.manualRequests} manual requests`,
+    `Run: ${s.run.events} events in ${s.run.batches} trigger batches, ${s.run.sweeps} sweeps, ${s.run.deliveryRuns} alert deliveries, ${s.run.manualRequests} manual requests${s.run.checkpoints ? `, ${s.run.checkpoints} audit checkpoints` : ''}, ${s.run.dailyReports} daily reports`,
     s.consistency.ok
       ? `Consistency: ledger, audit trail and devices agree (${s.consistency.checks} checks)`
       : `Consistency: ${s.consistency.problems.length} PROBLEMS in ${s.consistency.checks} checks:\n${s.consistency.problems.map((p) => `  - ${p}`).join('\n')}`,

@@ -34,6 +34,11 @@ function colonless(fingerprint: string): string {
   return fingerprint.replace(/:/g, '');
 }
 
+/** node:crypto's SHA-256 fingerprint of a certificate, written as certfleet writes thumbprints. */
+function sha256Of(certificate: x509.X509Certificate): string {
+  return colonless(new NodeX509Certificate(toPem(certificate)).fingerprint256);
+}
+
 /** The PKI's issuing CA certificate re-issued over the same key, for another validity. */
 async function sameKeyIssuingCa(
   pki: TestPki,
@@ -597,13 +602,108 @@ describe('X509CertificateInspector: what @peculiar/x509 misreads', () => {
   });
 });
 
+describe('X509CertificateInspector: the CAs of the reported chain, for the CA-expiry audit', () => {
+  let pki: TestPki;
+  let leaf: IssuedLeaf;
+  const base64Der = (certificate: x509.X509Certificate) =>
+    Buffer.from(certificate.rawData).toString('base64');
+
+  beforeAll(async () => {
+    pki = await aPki();
+    leaf = await pki.leaf('dev-1').issue();
+  });
+
+  it('keeps each CA after the leaf: subject, issuer, expiry and SHA-256 thumbprint', async () => {
+    const inspector = new X509CertificateInspector(undefined);
+    const withRoot = `${leaf.pem}\n${toPem(pki.root.certificate)}`;
+
+    const parsed = leafOf(await inspector.inspect(withRoot, AT));
+
+    expect(parsed.chainCas).toEqual([
+      {
+        subject: ISSUING_CA,
+        issuer: ROOT,
+        validUntil: '2031-01-01T00:00:00.000Z',
+        thumbprintSha256: sha256Of(pki.issuing.certificate),
+      },
+      {
+        subject: ROOT,
+        issuer: ROOT,
+        validUntil: '2036-01-01T00:00:00.000Z',
+        thumbprintSha256: sha256Of(pki.root.certificate),
+      },
+    ]);
+    expect(parsed.chainCas?.[0]?.thumbprintSha256).toMatch(/^[0-9A-F]{64}$/);
+  });
+
+  it('reads them from the report’s chain too, leaving out the copy of the leaf DPS puts first', async () => {
+    const inspector = new X509CertificateInspector(toPem(pki.root.certificate));
+
+    const parsed = leafOf(
+      await inspector.inspect(leaf.leafPem, AT, [
+        base64Der(leaf.certificate),
+        base64Der(pki.issuing.certificate),
+      ]),
+    );
+
+    expect(parsed.chainCas?.map((ca) => ca.subject)).toEqual([ISSUING_CA]);
+    expect(parsed.chainCas?.[0]?.thumbprintSha256).not.toBe(leaf.sha256);
+  });
+
+  it('keeps a CA sent twice once, and leaves out a certificate that is not a CA', async () => {
+    const inspector = new X509CertificateInspector(undefined);
+    const sibling = await pki.leaf('dev-2').issue();
+    const issuingPem = toPem(pki.issuing.certificate);
+
+    const parsed = leafOf(
+      await inspector.inspect(leaf.leafPem, AT, [issuingPem, sibling.leafPem, issuingPem]),
+    );
+
+    expect(parsed.chainLength).toBe(3);
+    expect(parsed.chainCas?.map((ca) => ca.subject)).toEqual([ISSUING_CA]);
+  });
+
+  it('keeps none for a leaf sent alone', async () => {
+    const inspector = new X509CertificateInspector(undefined);
+
+    expect(leafOf(await inspector.inspect(leaf.leafPem, AT)).chainCas).toEqual([]);
+  });
+
+  it('keeps an expired CA the device still sends, with its expiry', async () => {
+    const inspector = new X509CertificateInspector(pki.trustBundlePem);
+    const expired = await sameKeyIssuingCa(
+      pki,
+      '2025-01-01T00:00:00.000Z',
+      '2026-06-01T00:00:00.000Z',
+    );
+
+    const parsed = leafOf(await inspector.inspect(leaf.leafPem, AT, [toPem(expired)]));
+
+    expect(parsed.chainCas).toEqual([
+      expect.objectContaining({
+        subject: ISSUING_CA,
+        validUntil: '2026-06-01T00:00:00.000Z',
+        thumbprintSha256: sha256Of(expired),
+      }),
+    ]);
+  });
+});
+
 describe('X509CertificateInspector: the trust bundle for the fleet review', () => {
   it('lists each CA of the bundle by subject and expiry, and none without a bundle', async () => {
     const pki = await aPki();
 
     expect(new X509CertificateInspector(pki.trustBundlePem).trustAnchors()).toEqual([
-      { subject: 'CN=certfleet test root', validUntil: '2036-01-01T00:00:00.000Z' },
-      { subject: 'CN=certfleet test issuing CA', validUntil: '2031-01-01T00:00:00.000Z' },
+      {
+        subject: 'CN=certfleet test root',
+        validUntil: '2036-01-01T00:00:00.000Z',
+        thumbprintSha256: sha256Of(pki.root.certificate),
+      },
+      {
+        subject: 'CN=certfleet test issuing CA',
+        validUntil: '2031-01-01T00:00:00.000Z',
+        thumbprintSha256: sha256Of(pki.issuing.certificate),
+      },
     ]);
     expect(new X509CertificateInspector(undefined).trustAnchors()).toEqual([]);
   });

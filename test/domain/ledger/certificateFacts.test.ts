@@ -293,3 +293,40 @@ describe('the common name check', () => {
     expect(record.deviceId).toBe(DEVICE);
   });
 });
+
+describe('the CAs of the reported chain', () => {
+  const ISSUING = {
+    subject: 'CN=Contoso Issuing CA, O=Contoso',
+    issuer: 'CN=Contoso Root CA, O=Contoso',
+    validUntil: '2031-01-01T00:00:00.000Z',
+    thumbprintSha256: 'E'.repeat(64),
+  };
+
+  it('keeps the chain CAs the inspection read with the certificate’s facts', () => {
+    const leaf = aParsedCertificate({ chainCas: [ISSUING] });
+
+    const record = given(patch(1, aPemReport(leaf), { pem: inspected(leaf) }));
+
+    expect(record.current?.chainCas).toEqual([ISSUING]);
+  });
+
+  it('keeps them when a later report gives only the dates of the same certificate', () => {
+    const leaf = aParsedCertificate({ chainCas: [ISSUING] });
+
+    const record = given(
+      patch(1, aPemReport(leaf), { pem: inspected(leaf) }),
+      patch(2, { ...FIRST }, { occurredAt: AT.renewalReport }),
+    );
+
+    expect(record.current).toMatchObject({ source: 'pem', chainCas: [ISSUING] });
+  });
+
+  it('records none for an inspection remembered before chain CAs were read, or a chain without CAs', () => {
+    for (const leaf of [aParsedCertificate(), aParsedCertificate({ chainCas: [] })]) {
+      const record = given(patch(1, aPemReport(leaf), { pem: inspected(leaf) }));
+
+      expect(record.current?.source).toBe('pem');
+      expect(record.current).not.toHaveProperty('chainCas');
+    }
+  });
+});

@@ -1,7 +1,11 @@
 import { AuditEntry } from '../../../shared/domain/AuditEntry';
 import { DAY_MS, HOUR_MS, ManualClock, isoUtc } from '../../../shared/domain/Clock';
 import { DeviceRecord } from '../../../shared/domain/DeviceRecord';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadSettings } from '../../../shared/config/settings';
+import { TrailVerificationReport } from '../../../shared/app/audit/VerifyAuditTrail';
 import { Services, useServices } from '../../../shared/services';
 import { FleetOptions, defaultFleetOptions } from '../../../shared/simulation/fleet/FleetOptions';
 import { CollectedAlertLog } from '../../../shared/simulation/fleet/CollectedAlertLog';
@@ -55,13 +59,19 @@ interface Run {
   audit: AuditEntry[];
   records: DeviceRecord[];
   alertLog: CollectedAlertLog;
+  trail: TrailVerificationReport | undefined;
 }
 
 async function run(options: FleetOptions): Promise<Run> {
   const clock = new ManualClock(options.start);
   const fleet = await SimulatedFleet.create(options, clock);
-  const settings = loadSettings(testEnvironment(fleet.environment));
-  const { summary, services, alertLog } = await runSimulatedFleet({
+  const settings = loadSettings(
+    testEnvironment({
+      ...fleet.environment,
+      CERTFLEET_CHECKPOINT_KEY_FILE: join(mkdtempSync(join(tmpdir(), 'certfleet-sim-')), 'k.pem'),
+    }),
+  );
+  const { summary, services, alertLog, trail } = await runSimulatedFleet({
     settings,
     clock,
     fleet,
@@ -74,7 +84,7 @@ async function run(options: FleetOptions): Promise<Run> {
   }
   const records: DeviceRecord[] = [];
   for await (const record of services.ledger.list()) records.push(record);
-  return { summary, services, fleet, audit, records, alertLog };
+  return { summary, services, fleet, audit, records, alertLog, trail };
 }
 
 afterAll(() => useServices(undefined));
@@ -86,7 +96,7 @@ describe('a simulated fleet run end to end, on Azurite', () => {
   beforeAll(async () => {
     first = await run(smallFleet(11));
     second = await run(smallFleet(11));
-  }, 60_000);
+  }, 180_000);
 
   it('is the same run twice for the same seed', () => {
     expect(second.summary).toEqual(first.summary);
@@ -94,6 +104,34 @@ describe('a simulated fleet run end to end, on Azurite', () => {
     expect(describeSummary(first.summary)).toContain(
       'Consistency: ledger, audit trail and devices agree',
     );
+  });
+
+  it('leaves an audit trail that verifies against a signed checkpoint after each midnight and one at the end', () => {
+    // The run starts at midnight: days - 1 midnights pass inside it, and one more at its end.
+    const days = smallFleet(11).days;
+    expect(first.summary.run.checkpoints).toBe(days);
+    expect(first.trail).toMatchObject({ ok: true, problems: [], pending: { records: 0 } });
+    expect(first.trail?.records).toBe(first.audit.length);
+    expect(first.trail?.sealed).toBe(first.audit.length);
+    expect(first.trail?.checkpoints.valid).toBe(days);
+  });
+
+  it('writes the fleet as it stood at the end of each day, each file vouched for by the sealed trail', async () => {
+    const days = smallFleet(11).days;
+    const dates = await first.services.pointInTime.dates();
+    expect(first.summary.run.dailyReports).toBe(days - 1);
+    expect(dates).toHaveLength(days - 1);
+    expect(first.audit.filter((e) => e.type === 'report.written')).toHaveLength(days - 1);
+    const read = await first.services.pointInTime.read(dates[3]!, 'summary');
+    if (!read.found) throw new Error(`no summary for ${dates[3]}`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of read.content) chunks.push(chunk);
+    expect(read.check()).toMatchObject({ ok: true });
+    expect(JSON.parse(Buffer.concat(chunks).toString('utf8'))).toMatchObject({
+      date: dates[3],
+      at: `${dates[4]}T00:05:00.000Z`,
+      devices: expect.any(Number),
+    });
   });
 
   it('has a summary, a ledger and an audit trail that agree with what the devices did', () => {
