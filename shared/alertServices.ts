@@ -1,11 +1,12 @@
-import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
-import { EventGridSink } from './adapters/alerts/EventGridSink';
+import { azureCredential } from './adapters/azureCredential';
 import { SlackSink } from './adapters/alerts/SlackSink';
 import { TeamsSink } from './adapters/alerts/TeamsSink';
 import { WebhookSink } from './adapters/alerts/WebhookSink';
 import { AlertSink } from './app/ports';
 import { AlertConfig } from './config/alertSettings';
 import { SettingsError } from './config/SettingsError';
+
+type EventGridModule = typeof import('./adapters/alerts/EventGridSink');
 
 /**
  * The alert sinks the settings configure, in a fixed order. Event Grid by identity uses a managed
@@ -20,19 +21,18 @@ export function alertSinks(config: AlertConfig): AlertSink[] {
     const eventGrid = config.eventGrid;
     if (eventGrid) {
       const { auth } = eventGrid;
+      // The Event Grid SDK loads only for a deployment that alerts through it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use
+      const { EventGridSink }: EventGridModule = require('./adapters/alerts/EventGridSink');
       sinks.push(
         auth.kind === 'key'
           ? new EventGridSink({ endpoint: eventGrid.endpoint, key: auth.key })
           : new EventGridSink({
               endpoint: eventGrid.endpoint,
-              credential:
-                auth.credential === 'managedidentity'
-                  ? auth.clientId
-                    ? new ManagedIdentityCredential({ clientId: auth.clientId })
-                    : new ManagedIdentityCredential()
-                  : new DefaultAzureCredential(
-                      auth.clientId ? { managedIdentityClientId: auth.clientId } : {},
-                    ),
+              credential: azureCredential({
+                kind: auth.credential === 'managedidentity' ? 'managedidentity' : 'default',
+                ...(auth.clientId ? { clientId: auth.clientId } : {}),
+              }),
             }),
       );
     }

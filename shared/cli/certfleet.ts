@@ -17,10 +17,12 @@ import { addReportCommands } from './reportCommands';
 import { CSV_COLUMNS, csvRow } from './deviceCsv';
 import { describeDevice } from './describeDevice';
 import { ingestJsonLines } from './ingestJsonLines';
-import { listen } from './listen';
 import { listenStopSignals } from './listenStopSignals';
 import { OutputClosed, StandardOutput } from './StandardOutput';
 import { WallPacedClock } from './WallPacedClock';
+
+/** `certfleet listen` alone needs the Event Hubs SDKs: they load when it runs. */
+type ListenModule = typeof import('./listen');
 
 /**
  * certfleet's command line. Same settings and same code path as the Function app.
@@ -86,6 +88,9 @@ export function buildProgram(): Command {
     .option('--from-start', 'where no checkpoint exists yet, start at the earliest retained event')
     .option('--max-batch <n>', 'events per batch, 1 to 1000 (default 100)')
     .action(async (opts: { consumerGroup?: string; fromStart?: boolean; maxBatch?: string }) => {
+      // The Event Hubs SDKs load for this command only.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use
+      const { listen }: ListenModule = require('./listen');
       await listen(opts, {
         env: cliEnvironment(),
         out: (line) => output().line(line),

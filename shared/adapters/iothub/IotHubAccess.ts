@@ -1,8 +1,5 @@
-import {
-  DefaultAzureCredential,
-  ManagedIdentityCredential,
-  TokenCredential,
-} from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
+import { azureCredential } from '../azureCredential';
 import { MINUTE_MS } from '../../domain/Clock';
 import { normalizeHubName } from '../../domain/DeviceKey';
 import {
@@ -140,14 +137,10 @@ export class IotHubAccess {
 }
 
 function credentialFor(settings: IotHubCredentialSettings): TokenCredential {
-  if (settings.kind === 'managedidentity') {
-    return settings.clientId
-      ? new ManagedIdentityCredential({ clientId: settings.clientId })
-      : new ManagedIdentityCredential();
-  }
-  return new DefaultAzureCredential(
-    settings.clientId ? { managedIdentityClientId: settings.clientId } : {},
-  );
+  return azureCredential({
+    kind: settings.kind,
+    ...(settings.clientId ? { clientId: settings.clientId } : {}),
+  });
 }
 
 /** `contoso-hub`, `Contoso-Hub.azure-devices.net`, `contoso-hub.azure-devices.cn` -> `contoso-hub`. */

@@ -1,5 +1,5 @@
 import { createPublicKey, JsonWebKey as NodeJsonWebKey, KeyObject, verify } from 'node:crypto';
-import { TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { CryptographyClient, KeyClient, parseKeyVaultKeyIdentifier } from '@azure/keyvault-keys';
 import { CheckpointKeys, CheckpointSigner, SignatureCheck } from '../../app/ports';
 
@@ -40,6 +40,12 @@ export class KeyVaultCheckpointKey implements CheckpointSigner, CheckpointKeys {
   private readonly name: string;
   private readonly pinnedVersion?: string;
   private readonly publicKeys = new Map<string, Promise<KeyObject | undefined>>();
+
+  /** The key the setting names, used through Key Vault with `credential`. */
+  static fromKeyId(configuredKeyId: string, credential: TokenCredential): KeyVaultCheckpointKey {
+    const { vaultUrl } = parseKeyVaultKeyIdentifier(configuredKeyId);
+    return new KeyVaultCheckpointKey(configuredKeyId, keyVaultKeyAccess(vaultUrl, credential));
+  }
 
   constructor(
     configuredKeyId: string,

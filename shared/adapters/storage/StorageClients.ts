@@ -4,11 +4,7 @@ import {
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
 import { AzureNamedKeyCredential, TableClient } from '@azure/data-tables';
-import {
-  DefaultAzureCredential,
-  ManagedIdentityCredential,
-  TokenCredential,
-} from '@azure/identity';
+import { azureCredential } from '../azureCredential';
 import { StorageSettings } from '../../config/settings';
 
 /**
@@ -29,14 +25,10 @@ export class StorageClients {
 
   static fromSettings(settings: StorageSettings): StorageClients {
     if (settings.kind === 'identity') {
-      const credential: TokenCredential =
-        settings.credential === 'managedidentity'
-          ? settings.clientId
-            ? new ManagedIdentityCredential({ clientId: settings.clientId })
-            : new ManagedIdentityCredential()
-          : new DefaultAzureCredential(
-              settings.clientId ? { managedIdentityClientId: settings.clientId } : {},
-            );
+      const credential = azureCredential({
+        kind: settings.credential === 'managedidentity' ? 'managedidentity' : 'default',
+        ...(settings.clientId ? { clientId: settings.clientId } : {}),
+      });
       return new StorageClients(
         new BlobServiceClient(settings.blobServiceUri, credential),
         (name) => new TableClient(settings.tableServiceUri, name, credential),
