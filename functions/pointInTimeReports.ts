@@ -12,6 +12,7 @@ import {
   REPORT_FILES,
   ReportFile,
 } from '../shared/app/reports/PointInTimeReports';
+import { ReportChanged } from '../shared/app/ports';
 import { dateRangeFrom } from '../shared/domain/audit/dateRange';
 import { services } from '../shared/services';
 
@@ -30,16 +31,33 @@ export async function getArchivedReport(
   const file = request.params['file'] ?? '';
   const parsed = dateRangeFrom({ from: date }, date);
   if ('problem' in parsed) return problem(400, `date must be a UTC date, YYYY-MM-DD`);
-  if (!(file in REPORT_FILES))
+  if (!Object.hasOwn(REPORT_FILES, file))
     return problem(400, `file must be one of ${Object.keys(REPORT_FILES).join(', ')}`);
   const reports = services().pointInTime;
-  // Checked first, then sent: a file that is not the one recorded is never served as if it were.
+  // Checked first, then sent: a file that is not the one recorded is never served as if it were,
+  // and what is sent is the version checked (If-Match on its ETag).
   const checked = await reports.read(date, file as ReportFile);
-  if (!checked.found) return problem(404, `no ${file} report for ${date}`);
+  if (!checked.found)
+    return problem(
+      404,
+      checked.missing
+        ? `${checked.missing} is gone: the audit trail records it`
+        : `no ${file} report for ${date}`,
+    );
   for await (const _chunk of checked.content);
   const check = checked.check();
   if (!check.ok) return problem(409, check.problem);
-  const sent = await reports.read(date, file as ReportFile);
+  let sent;
+  try {
+    sent = await reports.read(
+      date,
+      file as ReportFile,
+      checked.etag ? { ifMatch: checked.etag } : {},
+    );
+  } catch (error) {
+    if (error instanceof ReportChanged) return problem(409, error.message);
+    throw error;
+  }
   if (!sent.found) return problem(404, `no ${file} report for ${date}`);
   const { name, contentType } = REPORT_FILES[file as ReportFile];
   return {

@@ -145,8 +145,15 @@ export interface ReportArchive {
     content: AsyncIterable<string>,
     contentType: string,
   ): Promise<ReportFileDigest & { existed: boolean }>;
-  /** The file's bytes, streamed; undefined when the day has no such file. */
-  read(date: string, name: string): Promise<AsyncIterable<Buffer> | undefined>;
+  /**
+   * The file's bytes, streamed, and its version (ETag); undefined when the day has no such file.
+   * With `ifMatch`, only that version: a file changed since is a `ReportChanged` error.
+   */
+  read(
+    date: string,
+    name: string,
+    options?: { ifMatch?: string },
+  ): Promise<{ content: AsyncIterable<Buffer>; etag?: string } | undefined>;
   /** The days with a report, ascending. */
   dates(): Promise<string[]>;
 }
@@ -154,6 +161,15 @@ export interface ReportArchive {
 export interface AuditDateVerification {
   date: string;
   blobs: { name: string; result: ChainVerification }[];
+}
+
+/** A report file changed between two reads of it (ReportArchive.read with `ifMatch`). */
+export class ReportChanged extends Error {
+  readonly code = 'REPORT_CHANGED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReportChanged';
+  }
 }
 
 export interface DeadLetter {

@@ -48,11 +48,20 @@ export function addArchivedReportOptions(report: Command, ctx: ArchivedReportCon
       // Checked first, then printed: a file that is not the one recorded is never shown as if it were.
       const checked = await s.pointInTime.read(date, opts.file);
       if (!checked.found)
-        throw ctx.fail(`no daily report for ${date} (certfleet report --list shows the days)`);
+        throw ctx.fail(
+          checked.missing
+            ? `${checked.missing} is gone: the audit trail records it`
+            : `no daily report for ${date} (certfleet report --list shows the days)`,
+        );
       for await (const _chunk of checked.content);
       const check = checked.check();
       if (!check.ok) throw ctx.fail(check.problem);
-      const shown = await s.pointInTime.read(date, opts.file);
+      // The version checked, and no other (If-Match on its ETag).
+      const shown = await s.pointInTime.read(
+        date,
+        opts.file,
+        checked.etag ? { ifMatch: checked.etag } : {},
+      );
       if (!shown.found) throw ctx.fail(`the daily report for ${date} vanished while being read`);
       if (opts.file === 'summary' && !opts.raw) {
         const chunks: Buffer[] = [];
@@ -61,7 +70,7 @@ export function addArchivedReportOptions(report: Command, ctx: ArchivedReportCon
         await ctx.write(`the fleet at the end of ${date} (taken ${summary.at})\n`);
         await ctx.write(ctx.describeSummary(summary));
         await ctx.write(
-          `reports/${date}/${REPORT_FILES.summary.name}: the file the audit trail recorded at ${check.recordedAt}\n`,
+          `the daily report's summary for ${date}: the file the audit trail recorded at ${check.recordedAt}\n`,
         );
         return;
       }
@@ -71,7 +80,7 @@ export function addArchivedReportOptions(report: Command, ctx: ArchivedReportCon
         await ctx.write(decoder.decode(chunk, { stream: true }));
       await ctx.write(decoder.decode());
       process.stderr.write(
-        `certfleet: reports/${date}/${REPORT_FILES[opts.file].name} is the file the audit trail recorded at ${check.recordedAt}\n`,
+        `certfleet: the daily report's ${opts.file} for ${date} is the file the audit trail recorded at ${check.recordedAt}\n`,
       );
     });
 }

@@ -367,7 +367,9 @@ export function canonicalJson(value: unknown): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
+    // No prototype: a `__proto__` key a line may carry is a key like any other, so it is hashed
+    // (on a plain object, assigning it would set the prototype and leave it out of the hash).
+    const out = Object.create(null) as Record<string, unknown>;
     for (const key of Object.keys(value as object).sort()) {
       const child = (value as Record<string, unknown>)[key];
       if (child !== undefined) out[key] = sortKeys(child);

@@ -105,6 +105,34 @@ export interface ReportFileDigest {
   sha256: string;
 }
 
+/**
+ * A report.written record's `report`, when it has the shape certfleet writes (a record read back
+ * from storage is data: a forged one may hold anything); undefined otherwise.
+ */
+export function reportOf(entry: AuditEntry): AuditEntry['report'] | undefined {
+  const report = entry.report as unknown;
+  if (report === null || typeof report !== 'object') return undefined;
+  const { date, files } = report as { date?: unknown; files?: unknown };
+  if (typeof date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return undefined;
+  if (!Array.isArray(files) || files.length > 16) return undefined;
+  const valid = files.every((f: unknown) => {
+    const { name, bytes, sha256 } = (f ?? {}) as {
+      name?: unknown;
+      bytes?: unknown;
+      sha256?: unknown;
+    };
+    return (
+      typeof name === 'string' &&
+      /^[a-z][a-z0-9-]*\.[a-z]+$/.test(name) &&
+      Number.isSafeInteger(bytes) &&
+      (bytes as number) >= 0 &&
+      typeof sha256 === 'string' &&
+      /^[0-9a-f]{64}$/.test(sha256)
+    );
+  });
+  return valid ? (report as AuditEntry['report']) : undefined;
+}
+
 export function auditEntryId(parts: readonly (string | number | undefined)[]): string {
   return createHash('sha256')
     .update(JSON.stringify(parts.map((p) => (p === undefined ? null : p))))

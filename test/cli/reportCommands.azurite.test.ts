@@ -226,26 +226,28 @@ describe('certfleet report and certfleet history', () => {
     expect(summary.code).toBe(0);
     expect(summary.stdout).toMatch(/^the fleet at the end of 2026-11-22 \(taken /);
     expect(summary.stdout).toMatch(
-      /reports\/2026-11-22\/summary\.json: the file the audit trail recorded at /,
+      /the daily report's summary for 2026-11-22: the file the audit trail recorded at /,
     );
     expect(devices.code).toBe(0);
     expect(devices.stdout).toContain("\r\ncontoso-hub,'=cmd+1,healthy,");
-    expect(devices.stderr).toMatch(/devices\.csv is the file the audit trail recorded at /);
+    expect(devices.stderr).toMatch(
+      /the daily report's devices for 2026-11-22 is the file the audit trail recorded at /,
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no daily report for 2026-11-19');
     expect(nonsense.code).toBe(2);
 
     const prefix = process.env.CERTFLEET_STORAGE_PREFIX!;
     const forged = '{"date":"2026-11-22","devices":0}\n';
-    await containerClient(`${prefix}-reports`)
-      .getBlockBlobClient('reports/2026-11-22/summary.json')
-      .upload(forged, forged.length);
+    const container = containerClient(`${prefix}-reports`);
+    for await (const item of container.listBlobsFlat({ prefix: 'reports/2026-11-22/summary-' }))
+      await container.getBlockBlobClient(item.name).upload(forged, forged.length);
     const altered = await certfleet('report', '--as-of', '2026-11-22');
 
     expect(altered.code).toBe(1);
     expect(altered.stdout).toBe('');
     expect(altered.stderr).toMatch(
-      /summary\.json is not the file the audit trail recorded .*: altered/,
+      /summary-[0-9a-f]{12}\.json is not the file the audit trail recorded .*: altered/,
     );
   });
 });

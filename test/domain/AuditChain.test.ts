@@ -507,3 +507,24 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ a: 1, b: undefined })).toBe(canonicalJson({ a: 1 }));
   });
 });
+
+describe('the record hash, with a key named __proto__', () => {
+  it('covers it: a line that gains one no longer verifies', () => {
+    const name = '2026/11/23/shard-00.jsonl';
+    const [record] = chainEntries(genesisHead(name), [
+      {
+        id: 'a1',
+        type: 'certificate.renewed',
+        hub: 'h',
+        deviceId: 'd',
+        occurredAt: '2026-11-23T10:00:00.000Z',
+        recordedAt: '2026-11-23T10:00:00.000Z',
+      },
+    ]);
+    const line = JSON.stringify(record);
+    const injected = `${line.slice(0, -1)},"__proto__":{"note":"injected"}}`;
+
+    expect(verifyChain(name, [line]).ok).toBe(true);
+    expect(verifyChain(name, [injected]).ok).toBe(false);
+  });
+});

@@ -68,15 +68,17 @@ describe('the daily point-in-time report in the Function app', () => {
   it('answers 409 for a file that is not the one recorded, 404 for a day without one, 400 for nonsense', async () => {
     await writeDailyReport({ isPastDue: false } as unknown as Timer, context());
     const forged = '{"date":"2026-11-23","devices":0}\n';
-    const blob = containerClient(`${prefix}-reports`).getBlockBlobClient(
-      'reports/2026-11-23/summary.json',
-    );
-    await blob.upload(forged, forged.length);
+    const container = containerClient(`${prefix}-reports`);
+    const names: string[] = [];
+    for await (const item of container.listBlobsFlat({ prefix: 'reports/2026-11-23/summary-' }))
+      names.push(item.name);
+    expect(names).toHaveLength(1);
+    await container.getBlockBlobClient(names[0]!).upload(forged, forged.length);
 
     const altered = await get('2026-11-23', 'summary');
     expect(altered.status).toBe(409);
     expect((altered.jsonBody as { error: string }).error).toMatch(
-      /summary\.json is not the file the audit trail recorded/,
+      /summary-[0-9a-f]{12}\.json is not the file the audit trail recorded/,
     );
     expect((await get('2026-11-20', 'summary')).status).toBe(404);
     expect((await get('2026-11-31', 'summary')).status).toBe(400);

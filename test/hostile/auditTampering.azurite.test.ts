@@ -5,10 +5,16 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { ContainerClient } from '@azure/storage-blob';
 import { BlobAuditTrail } from '../../shared/adapters/storage/BlobAuditTrail';
 import { BlobCheckpointStore, nameOf } from '../../shared/adapters/storage/BlobCheckpointStore';
+import { BlobReportArchive } from '../../shared/adapters/storage/BlobReportArchive';
 import { LocalCheckpointKey } from '../../shared/adapters/keys/LocalCheckpointKey';
 import { TakeCheckpoint } from '../../shared/app/audit/TakeCheckpoint';
 import { TrailVerificationReport, VerifyAuditTrail } from '../../shared/app/audit/VerifyAuditTrail';
-import { ChainedAuditRecord, chainEntries, genesisHead } from '../../shared/domain/AuditChain';
+import {
+  ChainedAuditRecord,
+  chainBreakEntry,
+  chainEntries,
+  genesisHead,
+} from '../../shared/domain/AuditChain';
 import { HOUR_MS, ManualClock } from '../../shared/domain/Clock';
 import {
   bodyOf,
@@ -216,6 +222,53 @@ describe('the audit trail under signed checkpoints, tampered with', () => {
     const report = await verify();
     expectProblem(report, 'chain-broken', { blob: a.name, line: 11 });
     expectProblem(report, 'chain-broken', { blob: b.name, line: 11 });
+  });
+
+  it('finds an edited line that a forged audit.chain-broken record claims as a recorded break', async () => {
+    const lines = linesOf(victim());
+    // Edited in place, its chain fields kept: one bad line, and the lines after it still follow.
+    lines[2] = (lines[2] as string).replace('meter-', 'meteR-');
+    await rewrite(victim().name, lines);
+    const [other] = blobsOf(DAY1).filter((b) => b.name !== victim().name) as [Stored];
+    const otherLines = linesOf(other);
+    const last = JSON.parse(otherLines[otherLines.length - 1] as string) as ChainedAuditRecord;
+    const [excuse] = chainEntries(
+      { seq: last.seq, hash: last.hash },
+      [
+        chainBreakEntry(
+          { blob: victim().name, line: 3, problem: 'line is not JSON' },
+          `${DAY2}T13:05:00.000Z`,
+        ),
+      ],
+      `${DAY2}T13:05:00.000Z`,
+    );
+    await rewrite(other.name, [...otherLines, JSON.stringify(excuse)]);
+
+    const report = await verify();
+
+    expectProblem(report, 'chain-broken', { blob: victim().name, line: 3 });
+    expect(report.recordedBreaks).toBe(0);
+  });
+
+  it('reports a forged report.written record of a shape certfleet never writes, without failing', async () => {
+    const lines = linesOf(victim());
+    const last = JSON.parse(lines[lines.length - 1] as string) as ChainedAuditRecord;
+    const [forged] = chainEntries(
+      { seq: last.seq, hash: last.hash },
+      [anAuditEntry({ type: 'report.written', report: { date: DAY1 } as never })],
+      `${DAY2}T13:05:00.000Z`,
+    );
+    await rewrite(victim().name, [...lines, JSON.stringify(forged)]);
+
+    const report = await new VerifyAuditTrail({
+      blobs: new BlobAuditTrail(audit, SHARDS, clock),
+      store: new BlobCheckpointStore(checkpoints),
+      keys: key,
+      clock,
+      reports: new BlobReportArchive(containerClient(`${freshPrefix()}-reports`)),
+    }).run({ from: DAY1, to: DAY2 });
+
+    expectProblem(report, 'report-altered', { blob: victim().name });
   });
 
   it('finds the last record deleted', async () => {

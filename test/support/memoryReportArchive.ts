@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ReportArchive } from '../../shared/app/ports';
+import { ReportArchive, ReportChanged } from '../../shared/app/ports';
 import { ReportFileDigest } from '../../shared/domain/AuditEntry';
 
 /** The report archive as BlobReportArchive keeps it: files by day and name, written once. */
@@ -24,14 +24,23 @@ export class InMemoryReportArchive implements ReportArchive {
     return { ...digest(name, body), existed: false };
   }
 
-  async read(date: string, name: string): Promise<AsyncIterable<Buffer> | undefined> {
+  async read(
+    date: string,
+    name: string,
+    options: { ifMatch?: string } = {},
+  ): Promise<{ content: AsyncIterable<Buffer>; etag?: string } | undefined> {
     const body = this.files.get(`${date}/${name}`);
     if (!body) return undefined;
-    return (async function* () {
+    // The version is the content's hash, as good as an ETag here.
+    const etag = digest(name, body).sha256;
+    if (options.ifMatch !== undefined && options.ifMatch !== etag)
+      throw new ReportChanged(`reports/${date}/${name} changed while it was being read`);
+    const content = (async function* () {
       // In two pieces, as a stream would give it.
       yield body.subarray(0, Math.floor(body.length / 2));
       yield body.subarray(Math.floor(body.length / 2));
     })();
+    return { content, etag };
   }
 
   async dates(): Promise<string[]> {

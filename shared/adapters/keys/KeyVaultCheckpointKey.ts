@@ -105,7 +105,16 @@ export class KeyVaultCheckpointKey implements CheckpointSigner, CheckpointKeys {
   }
 
   private async fetchPublicKey(version: string): Promise<KeyObject | undefined> {
-    const found = await this.access.getKey(this.name, version);
+    let found;
+    try {
+      found = await this.access.getKey(this.name, version);
+    } catch (error) {
+      // A version the vault does not have (made up, or purged): no key of ours signed it. Any
+      // other failure (throttling, the network) is thrown, and verification can be run again.
+      const { statusCode, code } = error as { statusCode?: number; code?: string };
+      if (statusCode === 404 || code === 'KeyNotFound') return undefined;
+      throw error;
+    }
     const jwk = found.key;
     if (
       !jwk ||

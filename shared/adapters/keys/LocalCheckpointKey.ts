@@ -41,6 +41,9 @@ export class LocalCheckpointKey implements CheckpointSigner, CheckpointKeys {
   }
 
   async verify(keyId: string, message: Buffer, signature: Buffer): Promise<SignatureCheck> {
+    // Verifying never makes a key: a mistyped path is an error, not every checkpoint untrusted.
+    if (!this.key && !existsSync(this.path))
+      throw new Error(`${this.path}: no checkpoint key file there to verify with`);
     const key = this.load();
     if (keyId !== key.id) return 'untrusted-key';
     const ok = verify(

@@ -302,8 +302,9 @@ export class BlobAuditTrail implements AuditTrail, AuditBlobs {
         return await this.container.getAppendBlobClient(name).downloadToBuffer(from);
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
-        // Nothing at or after `from` (a range past the end): an empty tail.
-        if (statusOf(error) === 416) return Buffer.alloc(0);
+        // Nothing at or after `from` (the blob is shorter now): an empty tail. The service says
+        // 416; the SDK may refuse the range itself first.
+        if (statusOf(error) === 416 || error instanceof RangeError) return Buffer.alloc(0);
         throw error;
       }
     });

@@ -10,7 +10,7 @@ import { statusOf, storageCall } from './storageFaults';
  * a time-based immutability (WORM) policy. A number is taken with If-None-Match: *, so two checkpointers racing for it
  * get one winner and nothing is ever overwritten.
  */
-const NAME = /^checkpoint-(\d{10})\.json$/;
+const NAME = /^checkpoint-(\d{10,15})\.json$/;
 
 export class BlobCheckpointStore implements CheckpointStore {
   private readonly ensureContainer = retryableOnce(() =>

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { ContainerClient } from '@azure/storage-blob';
-import { ReportArchive } from '../../app/ports';
+import { ReportArchive, ReportChanged } from '../../app/ports';
 import { ReportFileDigest } from '../../domain/AuditEntry';
 import { fileDigest } from '../../domain/reports/fileDigest';
 import { retryableOnce } from './retryableOnce';
@@ -60,14 +60,28 @@ export class BlobReportArchive implements ReportArchive {
     return { name, bytes, sha256: hash.digest('hex'), existed: false };
   }
 
-  async read(date: string, name: string): Promise<AsyncIterable<Buffer> | undefined> {
+  async read(
+    date: string,
+    name: string,
+    options: { ifMatch?: string } = {},
+  ): Promise<{ content: AsyncIterable<Buffer>; etag?: string } | undefined> {
     await this.ensureContainer();
     return storageCall('read report', async () => {
       try {
-        const response = await this.container.getBlockBlobClient(blobName(date, name)).download();
-        return response.readableStreamBody as AsyncIterable<Buffer> | undefined;
+        const response = await this.container
+          .getBlockBlobClient(blobName(date, name))
+          .download(
+            0,
+            undefined,
+            options.ifMatch ? { conditions: { ifMatch: options.ifMatch } } : {},
+          );
+        const content = response.readableStreamBody as AsyncIterable<Buffer> | undefined;
+        if (!content) return undefined;
+        return { content, ...(response.etag ? { etag: response.etag } : {}) };
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
+        if (statusOf(error) === 412)
+          throw new ReportChanged(`reports/${date}/${name} changed while it was being read`);
         throw error;
       }
     });
@@ -86,7 +100,7 @@ export class BlobReportArchive implements ReportArchive {
   }
 
   private async digestOf(date: string, name: string): Promise<ReportFileDigest> {
-    return { name, ...(await fileDigest((await this.read(date, name)) ?? [])) };
+    return { name, ...(await fileDigest((await this.read(date, name))?.content ?? [])) };
   }
 }
 

@@ -2,6 +2,7 @@ import { Clock, DAY_MS, HOUR_MS, MINUTE_MS, isoUtc } from '../../domain/Clock';
 import { readChain } from '../../domain/AuditChain';
 import { dateOfBlob } from '../../domain/audit/Checkpoint';
 import { fileDigest } from '../../domain/reports/fileDigest';
+import { reportOf } from '../../domain/AuditEntry';
 import {
   BlobVerification,
   TrailProblem,
@@ -161,8 +162,17 @@ export class VerifyAuditTrail {
     const problems: TrailProblem[] = [];
     for (const { name, text } of contents) {
       for (const record of readChain(name, text).records) {
-        if (record.type !== 'report.written' || !record.report) continue;
-        const { date, files } = record.report;
+        if (record.type !== 'report.written') continue;
+        const report = reportOf(record);
+        if (!report) {
+          problems.push({
+            kind: 'report-altered',
+            blob: name,
+            message: `${name}: a report.written record that is not one certfleet writes (forged)`,
+          });
+          continue;
+        }
+        const { date, files } = report;
         for (const file of files) {
           const stream = await archive.read(date, file.name);
           const where = `reports/${date}/${file.name}`;
@@ -174,7 +184,7 @@ export class VerifyAuditTrail {
             });
             continue;
           }
-          const { bytes, sha256 } = await fileDigest(stream);
+          const { bytes, sha256 } = await fileDigest(stream.content);
           if (bytes !== file.bytes || sha256 !== file.sha256) {
             problems.push({
               kind: 'report-altered',
@@ -202,16 +212,26 @@ export class VerifyAuditTrail {
 }
 
 /**
- * Breaks that an audit.chain-broken record of the same date names (a torn write the writer found
- * and went past in a new segment), keyed `line:blob`, with the blob that records each.
+ * Breaks the writer itself recorded: a shard-day segment ended in a line nothing could follow, and
+ * the writer went on in the next segment, whose first record (seq 1) is the audit.chain-broken
+ * naming that blob and line (shared/adapters/storage/BlobAuditTrail.ts). Only such a record
+ * counts, so a forged audit.chain-broken elsewhere cannot excuse an edited line. Keyed
+ * `line:blob`, with the blob that records each.
  */
 function recordedBreaks(contents: readonly { name: string; text: string }[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const { name, text } of contents) {
-    for (const record of readChain(name, text).records) {
-      const broken = record.type === 'audit.chain-broken' ? record.chainBreak : undefined;
-      if (broken) out.set(`${broken.line}:${broken.blob}`, name);
-    }
+    const [first] = readChain(name, text).records;
+    const broken = first?.type === 'audit.chain-broken' ? first.chainBreak : undefined;
+    if (first?.seq === 1 && broken && nextSegmentOf(broken.blob) === name)
+      out.set(`${broken.line}:${broken.blob}`, name);
   }
   return out;
+}
+
+/** `…/shard-03.jsonl` -> `…/shard-03.1.jsonl`, `…/shard-03.1.jsonl` -> `…/shard-03.2.jsonl`. */
+export function nextSegmentOf(blob: string): string | undefined {
+  const match = /^(.*?)(?:\.(\d+))?\.jsonl$/.exec(blob);
+  if (!match) return undefined;
+  return `${match[1]}.${Number(match[2] ?? 0) + 1}.jsonl`;
 }

@@ -50,7 +50,11 @@ class FakeVault implements KeyVaultKeyAccess {
     const v = version ?? this.current;
     // Key Vault finds a key by its name in any case, and answers with the name as created.
     const found = name.toLowerCase() === NAME ? this.versions.get(v) : undefined;
-    if (!found) throw new Error(`no key ${name}/${v}`);
+    if (!found)
+      throw Object.assign(new Error(`A key with (name/id) ${name}/${v} was not found`), {
+        statusCode: 404,
+        code: 'KeyNotFound',
+      });
     return { id: `${VAULT}/keys/${NAME}/${v}`, key: found.jwk };
   }
 
@@ -210,5 +214,18 @@ describe('KeyVaultCheckpointKey', () => {
     const key = new KeyVaultCheckpointKey(`${VAULT}/keys/${NAME}`, vault);
 
     expect(await key.verify(idOf(hsm), MESSAGE, vault.signedBy(hsm))).toBe('valid');
+  });
+
+  it('judges a checkpoint naming a version the vault does not have as untrusted, not as a failure', async () => {
+    const vault = new FakeVault();
+    const key = new KeyVaultCheckpointKey(`${VAULT}/keys/${NAME}`, vault);
+
+    const check = await key.verify(
+      idOf('0000000000000000000000000000dead'),
+      MESSAGE,
+      Buffer.alloc(64),
+    );
+
+    expect(check).toBe('untrusted-key');
   });
 });

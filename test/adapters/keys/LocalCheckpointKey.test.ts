@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCheckpointKey } from '../../../shared/adapters/keys/LocalCheckpointKey';
@@ -115,5 +115,14 @@ describe('LocalCheckpointKey', () => {
 
     expect(message).toBe(`${path} must hold an EC P-256 key (checkpoints are signed ES256)`);
     expect(message).not.toContain(body.slice(0, 16));
+  });
+
+  it('never makes a key to verify with: a missing file is an error', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'certfleet-key-')), 'missing.pem');
+
+    await expect(
+      new LocalCheckpointKey(path).verify('local:0', Buffer.from('m'), Buffer.alloc(64)),
+    ).rejects.toThrow(`${path}: no checkpoint key file there to verify with`);
+    expect(existsSync(path)).toBe(false);
   });
 });

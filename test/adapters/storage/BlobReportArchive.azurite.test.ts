@@ -6,9 +6,9 @@ async function* lines(count: number, mark = ''): AsyncIterable<string> {
   for (let i = 0; i < count; i += 1) yield `device-${i}${mark},2026-12-01T00:00:00.000Z\r\n`;
 }
 
-async function bytesOf(stream: AsyncIterable<Buffer> | undefined): Promise<Buffer> {
+async function bytesOf(stored: { content: AsyncIterable<Buffer> } | undefined): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream ?? []) chunks.push(chunk);
+  for await (const chunk of stored?.content ?? []) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
@@ -61,5 +61,26 @@ describe('BlobReportArchive, on Azurite', () => {
     expect(await archive.dates()).toEqual(['2026-11-22', '2026-11-23', '2026-11-24']);
     expect(await archive.read('2026-11-21', 'summary.json')).toBeUndefined();
     expect(await archive.read('2026-11-22', 'devices.csv')).toBeUndefined();
+  });
+
+  it('reads a version again only while it is the same (If-Match), so what was checked is what is sent', async () => {
+    const container = containerClient(`${freshPrefix()}-reports`);
+    const archive = new BlobReportArchive(container);
+    await archive.write('2026-11-23', 'summary-r1.json', lines(2), 'application/json');
+    const first = await archive.read('2026-11-23', 'summary-r1.json');
+    await bytesOf(first);
+
+    const again = await bytesOf(
+      await archive.read('2026-11-23', 'summary-r1.json', { ifMatch: first!.etag! }),
+    );
+    const forged = 'forged\n';
+    await container
+      .getBlockBlobClient('reports/2026-11-23/summary-r1.json')
+      .upload(forged, forged.length);
+
+    expect(again.toString()).toContain('device-1');
+    await expect(
+      archive.read('2026-11-23', 'summary-r1.json', { ifMatch: first!.etag! }),
+    ).rejects.toThrow('reports/2026-11-23/summary-r1.json changed while it was being read');
   });
 });

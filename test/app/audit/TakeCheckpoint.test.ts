@@ -386,6 +386,7 @@ describe('TakeCheckpoint', () => {
     const otherKey = new LocalCheckpointKey(
       join(mkdtempSync(join(tmpdir(), 'certfleet-key-')), 'other.pem'),
     );
+    await otherKey.keyId(); // makes the other key's file
     const altered = checkpointMessage({ ...bodyOf(checkpoint), at: `${D2}T09:06:00.000Z` });
 
     expect(checkpoint.keyId).toBe(await key.keyId());

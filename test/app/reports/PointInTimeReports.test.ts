@@ -12,10 +12,12 @@ function aWorld() {
   const audit = new InMemoryAuditTrail();
   const clock = new ManualClock(NOW);
   const built = { summaries: 0, csvs: 0, findings: 0 };
+  let runs = 0;
   const reports = new PointInTimeReports({
     archive,
     audit,
     clock,
+    runId: () => `run${(runs += 1)}`,
     sources: {
       summary: async () => {
         built.summaries += 1;
@@ -55,9 +57,9 @@ describe('the point-in-time reports', () => {
     expect(result.date).toBe('2026-11-23');
     expect(await archive.dates()).toEqual(['2026-11-23']);
     expect(result.files.map((f) => f.name)).toEqual([
-      'summary.json',
-      'devices.csv',
-      'findings.json',
+      'summary-run1.json',
+      'devices-run1.csv',
+      'findings-run1.json',
     ]);
     const [record] = audit.all();
     expect(record).toMatchObject({
@@ -97,7 +99,10 @@ describe('the point-in-time reports', () => {
   it('say a file that is not the one recorded is altered, and a day with no report is not found', async () => {
     const { archive, reports } = aWorld();
     await reports.write('2026-11-23');
-    archive.files.set('2026-11-23/devices.csv', Buffer.from('deviceId,hub\r\nmeter-1,hub\r\n'));
+    archive.files.set(
+      '2026-11-23/devices-run1.csv',
+      Buffer.from('deviceId,hub\r\nmeter-1,hub\r\n'),
+    );
 
     const read = await reports.read('2026-11-23', 'devices');
     if (!read.found) throw new Error('not found');
@@ -106,7 +111,7 @@ describe('the point-in-time reports', () => {
     expect(read.check()).toEqual({
       ok: false,
       problem: expect.stringMatching(
-        /^reports\/2026-11-23\/devices\.csv is not the file the audit trail recorded .*: altered$/,
+        /^reports\/2026-11-23\/devices-run1\.csv is not the file the audit trail recorded .*: altered$/,
       ),
     });
     expect(await reports.read('2026-11-20', 'summary')).toEqual({
@@ -115,25 +120,37 @@ describe('the point-in-time reports', () => {
     });
   });
 
-  it('say a file with no report.written record is unrecorded, and a check before the end is no check', async () => {
-    const { archive, reports } = aWorld();
-    await archive.write(
-      '2026-11-22',
-      'summary.json',
-      (async function* () {
-        yield '{}';
-      })(),
-    );
+  it('never take a file put in the day’s folder beforehand for the report, and check nothing before the end', async () => {
+    const { archive, audit, reports } = aWorld();
+    const forged = (async function* () {
+      yield '{"devices":0}';
+    })();
+    await archive.write('2026-11-22', 'summary.json', forged);
 
+    const before = await reports.read('2026-11-22', 'summary');
+    await reports.write('2026-11-22');
     const read = await reports.read('2026-11-22', 'summary');
     if (!read.found) throw new Error('not found');
     const early = read.check();
-    await text(read.content);
+    const body = await text(read.content);
 
+    expect(before).toEqual({ found: false, date: '2026-11-22' });
     expect(early).toEqual({ ok: false, problem: 'the file was not read to its end' });
-    expect(read.check()).toEqual({
-      ok: false,
-      problem: 'the audit trail of 2026-11-22 holds no report.written record of summary.json',
-    });
+    expect(JSON.parse(body)).toMatchObject({ date: '2026-11-22', devices: 2 });
+    expect(read.check()).toMatchObject({ ok: true });
+    expect(audit.all()).toHaveLength(1);
+  });
+
+  it('refuse to record a run whose file someone put there first', async () => {
+    const { archive, audit, reports } = aWorld();
+    const forged = (async function* () {
+      yield '{"devices":0}';
+    })();
+    await archive.write('2026-11-22', 'summary-run1.json', forged);
+
+    await expect(reports.write('2026-11-22')).rejects.toThrow(
+      'reports/2026-11-22/summary-run1.json was there before this run wrote it: not recorded as the report',
+    );
+    expect(audit.all()).toEqual([]);
   });
 });

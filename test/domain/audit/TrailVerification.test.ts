@@ -85,6 +85,28 @@ function checkChain(
 const kinds = (problems: readonly TrailProblem[]) => problems.map((p) => p.kind);
 
 describe('verifyCheckpointChain', () => {
+  it('reports a made-up checkpoint number far ahead as one gap and one invalid checkpoint, at once', () => {
+    const good = linkedCheckpoints(1, 3);
+    const read = [
+      ...readBack(good),
+      {
+        seq: 9_999_999_999,
+        stored: '{}',
+        problem: 'is not a checkpoint: not a certfleet checkpoint',
+      },
+    ];
+
+    const result = checkChain(read, { now: iso(Date.parse(good[2]!.at) + MINUTE_MS) });
+
+    expect(result.problems.filter((p) => p.kind === 'checkpoint-missing')).toEqual([
+      expect.objectContaining({
+        message: 'checkpoints 4 to 9999999998 are missing: they were deleted',
+      }),
+    ]);
+    expect(result.problems.filter((p) => p.kind === 'checkpoint-invalid')).toHaveLength(1);
+    expect(result.newest?.seq).toBe(3);
+  });
+
   it('finds nothing wrong with checkpoints numbered from 1, each naming the one before', () => {
     const result = checkChain(readBack(linkedCheckpoints(1, 5)));
 
@@ -181,13 +203,18 @@ describe('verifyCheckpointChain', () => {
     }
   });
 
-  it('breaks the link of a checkpoint taken before the one it names', () => {
+  it('breaks the link of a checkpoint taken before the one it names, beyond clock skew', () => {
     const [one, two] = linkedCheckpoints(1, 2) as [SignedCheckpoint, SignedCheckpoint];
     const earlier = aCheckpoint(3, {
+      at: iso(Date.parse(two.at) - 10 * MINUTE_MS),
+      previous: { seq: 2, hash: storedCheckpointHash(checkpointText(two)) },
+    });
+    const skewed = aCheckpoint(3, {
       at: iso(Date.parse(two.at) - MINUTE_MS),
       previous: { seq: 2, hash: storedCheckpointHash(checkpointText(two)) },
     });
 
+    expect(checkChain(readBack([one, two, skewed])).problems).toEqual([]);
     expect(checkChain(readBack([one, two, earlier])).problems).toEqual([
       {
         kind: 'checkpoint-chain-broken',
@@ -420,13 +447,10 @@ describe('verifyBlob', () => {
     expect(result.pending).toEqual({ count: 2, lines: { from: 1, to: 2 } });
   });
 
-  it('counts a break an audit.chain-broken record names, and reports one nobody recorded', () => {
+  it('counts a torn last line an audit.chain-broken record names, and reports one nobody recorded', () => {
     const before = chainEntries(genesisHead(BLOB), entries(2), BEFORE);
-    const after = chainEntries(headOf(before[1]!), entries(2), BEFORE);
-    const content = textOf([...before, '{"seq": 3, "prevH', ...after]);
-    const seals = [
-      sealOf(3, { ...sealThrough(after, 2), bytes: Buffer.byteLength(content), records: 4 }),
-    ];
+    const content = textOf([...before, '{"seq": 3, "prevH']);
+    const seals = [sealOf(3, { ...sealThrough(before, 2), bytes: Buffer.byteLength(content) })];
 
     const recorded = verify(content, seals, {
       recordedIn: (line) => (line === 3 ? '2026/11/23/shard-00.1.jsonl' : undefined),
@@ -435,7 +459,7 @@ describe('verifyBlob', () => {
 
     expect(recorded.problems).toEqual([]);
     expect(recorded.recordedBreaks).toBe(1);
-    expect(recorded.records).toBe(4);
+    expect(recorded.records).toBe(2);
     expect(silent.recordedBreaks).toBe(0);
     expect(silent.problems).toEqual([
       {
@@ -444,6 +468,24 @@ describe('verifyBlob', () => {
         lines: { from: 3, to: 3 },
         message: `${BLOB} line 3: line is not JSON`,
       },
+    ]);
+  });
+
+  it('reports a bad line with lines after it even when a record claims it as a recorded break', () => {
+    const before = chainEntries(genesisHead(BLOB), entries(2), BEFORE);
+    const after = chainEntries(headOf(before[1]!), entries(2), BEFORE);
+    const content = textOf([...before, '{"seq": 3, "prevH', ...after]);
+    const seals = [
+      sealOf(3, { ...sealThrough(after, 2), bytes: Buffer.byteLength(content), records: 4 }),
+    ];
+
+    const claimed = verify(content, seals, {
+      recordedIn: (line) => (line === 3 ? '2026/11/23/shard-00.1.jsonl' : undefined),
+    });
+
+    expect(claimed.recordedBreaks).toBe(0);
+    expect(claimed.problems).toEqual([
+      expect.objectContaining({ kind: 'chain-broken', lines: { from: 3, to: 3 } }),
     ]);
   });
 
