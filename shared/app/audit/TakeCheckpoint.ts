@@ -106,9 +106,16 @@ export class TakeCheckpoint {
       if (dateOfBlob(blob.name)) listed.set(blob.name, blob.bytes);
     }
     const changed = [...listed].filter(([name, bytes]) => sealed.get(name)?.bytes !== bytes);
-    const resealed = await mapWithConcurrency(changed, READ_CONCURRENCY, ([name, bytes]) =>
-      this.seal(name, bytes, sealed.get(name)),
-    );
+    const resealed = await mapWithConcurrency(changed, READ_CONCURRENCY, async ([name, bytes]) => {
+      try {
+        return await this.seal(name, bytes, sealed.get(name));
+      } catch (error) {
+        // One blob too large to hold as text (Node's strings stop at about 512 MB) must not stop
+        // every checkpoint: it keeps its old seal and is named. Storage faults still fail the run.
+        if (!tooLarge(error)) throw error;
+        return { problem: `${name} (${bytes} bytes) is too large to read whole: not sealed` };
+      }
+    });
     const changedDates = new Set<string>();
     const now = new Map(sealed);
     for (const result of resealed) {
@@ -218,6 +225,14 @@ function followsHead(appended: string, head: ChainHead): boolean {
   const { seq, prevHash } = record as { seq?: unknown; prevHash?: unknown };
   if (typeof seq !== 'number' || typeof prevHash !== 'string') return true;
   return seq === head.seq + 1 && prevHash === head.hash;
+}
+
+/** Node's refusal to make a buffer or string that large. */
+export function tooLarge(error: unknown): boolean {
+  return (
+    error instanceof RangeError ||
+    (error as { code?: string } | null)?.code === 'ERR_STRING_TOO_LONG'
+  );
 }
 
 function sealOf(name: string, bytes: number, records: number, head: ChainHead): BlobSeal {

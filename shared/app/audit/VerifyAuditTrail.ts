@@ -14,6 +14,7 @@ import {
 } from '../../domain/audit/TrailVerification';
 import { AuditBlobs, CheckpointKeys, CheckpointStore, ReportArchive } from '../ports';
 import { readCheckpointsBack } from './readCheckpoints';
+import { tooLarge } from './TakeCheckpoint';
 
 /**
  * Verifies the audit trail of a range of UTC dates against the signed checkpoints
@@ -109,7 +110,8 @@ export class VerifyAuditTrail {
         if (dateOfBlob(name) === date && !present.has(name))
           problems.push(missingBlob(name, blobSeals));
       }
-      const contents = await this.readDate(listed);
+      const { contents, unreadable } = await this.readDate(listed);
+      problems.push(...unreadable);
       const recordedIn = recordedBreaks(contents);
       problems.push(...(await this.checkReports(contents)));
       for (const { name, text, bytes } of contents) {
@@ -199,15 +201,26 @@ export class VerifyAuditTrail {
   }
 
   /** One date's blobs, read one after another (a day is held, not the range). */
-  private async readDate(
-    listed: readonly { name: string; bytes: number }[],
-  ): Promise<{ name: string; text: string; bytes: number }[]> {
-    const out: { name: string; text: string; bytes: number }[] = [];
-    for (const { name } of listed) {
-      const content = await this.deps.blobs.readBlob(name);
-      if (content) out.push({ name, text: content.toString('utf8'), bytes: content.length });
+  private async readDate(listed: readonly { name: string; bytes: number }[]): Promise<{
+    contents: { name: string; text: string; bytes: number }[];
+    unreadable: TrailProblem[];
+  }> {
+    const contents: { name: string; text: string; bytes: number }[] = [];
+    const unreadable: TrailProblem[] = [];
+    for (const { name, bytes } of listed) {
+      try {
+        const content = await this.deps.blobs.readBlob(name);
+        if (content) contents.push({ name, text: content.toString('utf8'), bytes: content.length });
+      } catch (error) {
+        if (!tooLarge(error)) throw error;
+        unreadable.push({
+          kind: 'chain-broken',
+          blob: name,
+          message: `${name} (${bytes} bytes) is too large to read whole here: not verified`,
+        });
+      }
     }
-    return out;
+    return { contents, unreadable };
   }
 }
 

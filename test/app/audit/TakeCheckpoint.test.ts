@@ -394,4 +394,23 @@ describe('TakeCheckpoint', () => {
     expect(await key.verify(checkpoint.keyId, altered, signature)).toBe('invalid');
     expect(await otherKey.verify(checkpoint.keyId, message, signature)).toBe('untrusted-key');
   });
+
+  it('names a blob too large to read whole and seals the others, rather than stopping every checkpoint', async () => {
+    const { blobs, store, checkpointer } = aTrail();
+    const readBlob = blobs.readBlob.bind(blobs);
+    jest.spyOn(blobs, 'readBlob').mockImplementation(async (name, from) => {
+      if (name === A1) throw new RangeError('Array buffer allocation failed');
+      return readBlob(name, from);
+    });
+
+    const report = await checkpointer().run('hourly');
+
+    expect(report.problems).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${A1} \\(\\d+ bytes\\) is too large to read whole: not sealed$`),
+      ),
+    ]);
+    const sealed = storedCheckpoint(store, 1).dates.flatMap((d) => d.blobs.map((b) => b.name));
+    expect(sealed).toEqual([A0, B0, B1]);
+  });
 });
