@@ -13,6 +13,7 @@ import { DeviceRecord } from '../shared/domain/DeviceRecord';
 import { plainTextProblem } from '../shared/domain/plainText';
 import { describeRequester, requesterOf } from '../shared/domain/renewal/Requester';
 import { services } from '../shared/services';
+import { readJsonBody } from '../shared/web/jsonBody';
 
 /**
  * certfleet's HTTP API (function keys):
@@ -91,7 +92,7 @@ export async function renewDevice(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const body = await readJsonBody(request, MAX_RENEW_BODY_BYTES);
+  const body = await jsonBodyOf(request, MAX_RENEW_BODY_BYTES);
   if ('response' in body) return body.response;
   const parsed = RenewRequestBody.safeParse(body.json ?? {});
   if (!parsed.success) return problem(400, parsed.error.issues[0]?.message ?? 'invalid body');
@@ -136,43 +137,6 @@ export async function renewDevice(
   };
 }
 
-/**
- * The body as JSON, read up to `limit` bytes: 413 beyond (declared or not: a Content-Length is
- * only what the caller says), 400 for bytes that are not UTF-8 or text that is not JSON.
- */
-async function readJsonBody(
-  request: HttpRequest,
-  limit: number,
-): Promise<{ json: unknown } | { response: HttpResponseInit }> {
-  const tooLarge = { response: problem(413, `the body must be at most ${limit} bytes`) };
-  const notJson = {
-    response: problem(400, 'the body must be JSON: {"reason": "why the renewal is needed"}'),
-  };
-  if (Number(request.headers.get('content-length')) > limit) return tooLarge;
-  const chunks: Uint8Array[] = [];
-  if (request.body) {
-    const reader = (request.body as ReadableStream<Uint8Array>).getReader();
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel();
-        return tooLarge;
-      }
-      chunks.push(value);
-    }
-  }
-  try {
-    // fatal: bytes that are not UTF-8 are refused, not recorded as U+FFFD.
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
-    return { json: JSON.parse(text) as unknown };
-  } catch {
-    return notJson;
-  }
-}
-
 function problem(status: number, detail: string): HttpResponseInit {
   return { status, jsonBody: { error: detail } };
 }
@@ -199,3 +163,12 @@ export const deviceRoutes: { name: string; options: HttpFunctionOptions }[] = [
 ];
 
 for (const route of deviceRoutes) app.http(route.name, route.options);
+
+/** The body as JSON (shared/web/jsonBody.ts), or the problem to answer with. */
+async function jsonBodyOf(
+  request: HttpRequest,
+  limit: number,
+): Promise<{ json: unknown } | { response: HttpResponseInit }> {
+  const body = await readJsonBody(request, limit, '{"reason": "why the renewal is needed"}');
+  return 'json' in body ? body : { response: problem(body.problem.status, body.problem.detail) };
+}

@@ -29,12 +29,17 @@ import { alertSinks } from './alertServices';
 import { IotHubDeviceMethods } from './adapters/iothub/IotHubDeviceMethods';
 import { IotHubTwinQuery } from './adapters/iothub/IotHubTwinQuery';
 import { TablePacingStore } from './adapters/storage/TablePacingStore';
+import { TableRotationStore } from './adapters/storage/TableRotationStore';
+import { PlanRotation } from './app/rotation/PlanRotation';
 import { IotHubSettings } from './config/iotHubSettings';
 import { DEFAULT_PACING_POLICY } from './domain/renewal/Pacing';
 import { BlobAuditTrail } from './adapters/storage/BlobAuditTrail';
 import { BlobDeadLetters } from './adapters/storage/BlobDeadLetters';
 import { StorageClients } from './adapters/storage/StorageClients';
-import { TableCertificateLedger } from './adapters/storage/TableCertificateLedger';
+import { TableAuditReceipts } from './adapters/storage/TableAuditReceipts';
+import { ReceiptedLedger } from './app/ReceiptedLedger';
+import { LegacyLedgerTables } from './adapters/storage/LegacyLedgerTables';
+import { LedgerMigration, TableCertificateLedger } from './adapters/storage/TableCertificateLedger';
 import { X509CertificateInspector } from './adapters/x509/X509CertificateInspector';
 import { Settings, SettingsError, loadSettings } from './config/settings';
 import { Clock, systemClock } from './domain/Clock';
@@ -62,6 +67,8 @@ export interface Services {
   alerts: DeliverAlerts;
   /** Fleet-risk rules and the digest (daily). */
   fleetReview: ReviewFleet;
+  /** Planned CA rotations: declared, worked through the ledger every 5 minutes, their status. */
+  rotations: PlanRotation;
   /** The fleet audit checks (on demand). */
   fleetAudit: RunFleetAudit;
   /** The fleet reports: summary, device list, one device's history, the audit trail by time. */
@@ -74,6 +81,8 @@ export interface Services {
   checkpoints?: TakeCheckpoint;
   /** Verifies the audit trail against its checkpoints; undefined when no key is configured. */
   verifyTrail?: VerifyAuditTrail;
+  /** Moves records of the ledger's earlier layout into the current one (`certfleet ledger migrate`). */
+  migrateLedger: (progress?: (counts: LedgerMigration) => void) => Promise<LedgerMigration>;
 }
 
 export interface ServiceOverrides {
@@ -107,7 +116,7 @@ export function buildServices(
   const o: ServiceOverrides = 'now' in overrides ? { clock: overrides } : overrides;
   const clock = o.clock ?? systemClock;
   const prefix = settings.storagePrefix;
-  const { clients, ledger } = storage(settings);
+  const { clients, ledger, tables } = storage(settings, clock);
   const audit = new BlobAuditTrail(
     clients.container(`${prefix}-audit`),
     settings.auditShards,
@@ -156,6 +165,19 @@ export function buildServices(
     settings: settings.alerts.rules,
     renewalsPerMinute: settings.renewal.renewalsPerMinute,
     cas: inspector.trustAnchors(),
+  });
+  const rotations = new PlanRotation({
+    ledger,
+    store: new TableRotationStore(clients.table(`${prefix}state`)),
+    audit,
+    clock,
+    alertRelay,
+    alertStore,
+    settings: {
+      renewalsPerMinute: settings.renewal.renewalsPerMinute,
+      timing: settings.renewal.timing,
+      alerts: settings.alerts.rules,
+    },
   });
   const renewals = new RenewDevices({
     ledger,
@@ -257,6 +279,7 @@ export function buildServices(
     alertSinks: sinks,
     alerts,
     fleetReview,
+    rotations,
     fleetAudit,
     reports,
     pointInTime: new PointInTimeReports({
@@ -272,19 +295,23 @@ export function buildServices(
     dashboard: new DashboardData({ ledger, alerts: alertStore, reports, clock }),
     ...(checkpoints ? { checkpoints } : {}),
     ...(verifyTrail ? { verifyTrail } : {}),
+    migrateLedger: (progress) => tables.migrateLegacy(progress),
   };
 }
 
 /** Storage clients from the settings; a connection string the SDKs refuse is a settings problem. */
-function storage(settings: Settings) {
+function storage(settings: Settings, clock: Clock) {
   try {
     const clients = StorageClients.fromSettings(settings.storage);
     const prefix = settings.storagePrefix;
-    const ledger = new TableCertificateLedger(
-      clients.table(`${prefix}devices`),
-      clients.table(`${prefix}due`),
+    const tables = new TableCertificateLedger(
+      clients.table(`${prefix}ledger`),
+      new LegacyLedgerTables(clients.table(`${prefix}devices`), clients.table(`${prefix}due`)),
     );
-    return { clients, ledger };
+    // Audit entries leave a record by a receipt, not by writing it again.
+    const receipts = new TableAuditReceipts(clients.table(`${prefix}state`));
+    const ledger = new ReceiptedLedger(tables, receipts, clock);
+    return { clients, ledger, tables };
   } catch (error) {
     throw new SettingsError([`FleetStorage: not usable (${(error as Error).message})`]);
   }

@@ -6,13 +6,16 @@ import { DeviceRecord } from '../domain/DeviceRecord';
 import { mapWithConcurrency } from './concurrency';
 import { AuditTrail, CertificateLedger, Versioned } from './ports';
 import { KeptChanging, retryOnWriteConflict } from './retryOnWriteConflict';
+import { ReceiptedLedger } from './ReceiptedLedger';
 
 /**
  * The audit outbox: audit entries are decided together with the record change they describe
  * and stored in the record (`pendingAudit`) by the same ETag-guarded write. This appends them
- * to the audit trail and then clears them from the record. An entry found pending when a record
- * was read (an earlier invocation died before clearing it) may already be in the trail, so it
- * is checked there first: every entry is written exactly once.
+ * to the audit trail and then clears them from the record: with a `ReceiptedLedger` (what
+ * certfleet runs on) by one receipt for the batch instead of a write per record. An entry found
+ * pending when a record was read (an earlier invocation died before its receipt or clearing
+ * write) may already be in the trail, so it is checked there first: every entry is written
+ * exactly once.
  */
 export interface TouchedRecord {
   key: DeviceKey;
@@ -57,7 +60,10 @@ export class AuditOutbox {
     if (fresh.length > 0)
       appended += await this.audit.append(fresh, { mayAlreadyBeWritten: false });
     await this.alerts?.accept(alertTransitionsIn([...inherited, ...fresh]));
-    await mapWithConcurrency(touched, CONCURRENCY, (t) => this.clear(t));
+    // A receipt stands for the records' entries (one write a batch); else each is cleared.
+    if (this.ledger instanceof ReceiptedLedger)
+      await this.ledger.receipt(touched.map((t) => t.record));
+    else await mapWithConcurrency(touched, CONCURRENCY, (t) => this.clear(t));
     return appended;
   }
 

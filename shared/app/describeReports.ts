@@ -24,6 +24,9 @@ export function describeSweep(report: SweepReport): string {
   return (
     `renewal sweep at ${report.at}: ${report.pending} pending in the horizon, ${report.requested} requested` +
     (outcomes ? ` (${outcomes})` : '') +
+    (report.awaitingConnection
+      ? `, ${report.awaitingConnection} known to be disconnected not called (asked when they connect)`
+      : '') +
     `, ${report.deadlinesPassed} deadlines passed, ${report.expired} expired` +
     (report.late ? `, ${report.late} over capacity (${report.atRisk} at risk)` : '') +
     (report.pausedUntil ? `, paused until ${report.pausedUntil}` : '') +

@@ -8,6 +8,7 @@ import { DeviceRecord } from '../domain/DeviceRecord';
 import { MethodOutcome, RenewalRequest } from '../domain/renewal/MethodOutcome';
 import { RenewalStatus } from '../domain/renewal/RenewalState';
 import { PacingState } from '../domain/renewal/Pacing';
+import { Rotation } from '../domain/rotation/Rotation';
 
 /**
  * The ports the use cases need, shaped to certfleet's needs rather than to an SDK. Azure
@@ -30,8 +31,12 @@ export interface CertificateLedger {
   write(record: DeviceRecord, previous: Versioned<DeviceRecord> | undefined): Promise<string>;
   /** The records of a device id in every hub that has one (device ids are unique per hub). */
   findByDeviceId(deviceId: string): Promise<DeviceRecord[]>;
-  /** Every record, streamed in pages; order is by hub, then device id. */
-  list(options?: { hub?: string }): AsyncIterable<DeviceRecord>;
+  /**
+   * Every record, streamed in pages; order is by hub, then device id (each ledger's own order of
+   * them, the same on every call). `after`: only the records that come after that device's place
+   * in the order, whether it still exists or not, so a long pass can go on where it stopped.
+   */
+  list(options?: { hub?: string; after?: DeviceKey }): AsyncIterable<DeviceRecord>;
   /**
    * Devices with something for certfleet to do before `before` (their `nextActionAt`: renewal
    * falls due, a retry, a deadline, an expiry), earliest first within each shard of the index.
@@ -45,6 +50,37 @@ export interface CertificateLedger {
    * differ from its record's `nextActionAt`; an entry already gone is no error.
    */
   forgetAction(entry: ActionEntry): Promise<void>;
+  /**
+   * The renewal index read in order, a part at a time: the entries `actionsDueBefore(before)`
+   * would give (the same index, stale entries included), ascending by `actionAt`, then `hub`,
+   * then `deviceId`, each string compared by UTF-16 code units as JavaScript's `<` does
+   * (shared/domain/renewal/renewalIndexOrder.ts); from `from` (a time, inclusive) when given,
+   * strictly after the entry `after` names when given, and at most `limit` (a positive integer)
+   * of them. A reader resumes where it stopped by passing the last entry it got as `after`.
+   *
+   * What it reads grows with what it returns, never with the rest of the index: in Table storage
+   * one query per index partition, then pages as the merge of the partitions needs them, sized
+   * from `limit` (docs/storage.md). Entries can be out of date, as `actionsDueBefore`'s can.
+   *
+   * Optional while ledgers are being moved to it: without it, the renewal sweep reads its
+   * horizon whole every minute (`actionsDueBefore`), as it did before.
+   */
+  actionsInOrder?(range: {
+    before: string;
+    from?: string;
+    after?: { actionAt: string; hub: string; deviceId: string };
+    limit?: number;
+  }): AsyncIterable<ActionEntry>;
+}
+
+/**
+ * Receipts that the audit entries a record's write stored (its `auditTag`) are in the audit
+ * trail, so the next reader of the record drops them instead of a write clearing them.
+ */
+export interface AuditReceipts {
+  /** Whether a receipt was recorded under this tag. */
+  has(tag: string): Promise<boolean>;
+  record(tags: readonly string[]): Promise<void>;
 }
 
 export interface ActionEntry extends DeviceKey {
@@ -465,4 +501,16 @@ export const alertStoreRules = {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Planned CA rotations (shared/domain/rotation/Rotation.ts), each one record guarded by an ETag:
+ * the timer's work and a cancellation never overwrite each other.
+ */
+export interface RotationStore {
+  read(id: string): Promise<Versioned<Rotation> | undefined>;
+  /** Every rotation, in id order (ids begin with the day they were declared). */
+  list(): Promise<Versioned<Rotation>[]>;
+  /** Throws `WriteConflict` when someone else wrote (or created) it first. Returns the new ETag. */
+  write(rotation: Rotation, previous: Versioned<Rotation> | undefined): Promise<string>;
 }

@@ -13,6 +13,7 @@ import { Services, buildServices } from '../services';
 import { UsageError, cliEnvironment } from './cliEnvironment';
 import { addAuditTrailCommands } from './auditTrailCommands';
 import { addAlertCommands } from './alertCommands';
+import { addRotationCommands } from './rotationCommands';
 import { addReportCommands } from './reportCommands';
 import { CSV_COLUMNS, csvRow } from './deviceCsv';
 import { describeDevice } from './describeDevice';
@@ -237,6 +238,34 @@ export function buildProgram(): Command {
       if (failed.length > 0) throw new Failure(`backfill failed for hub ${failed.join(', ')}`);
     });
 
+  program
+    .command('ledger')
+    .description('the ledger tables')
+    .command('migrate')
+    .description(
+      "move every record of the ledger's earlier tables (<prefix>devices, <prefix>due) into <prefix>ledger, then delete them; safe to run again, and beside the running app",
+    )
+    .action(async () => {
+      const s = connect();
+      const done = await s.migrateLedger((counts) => {
+        process.stderr.write(
+          `certfleet ledger migrate: ${counts.moved + counts.alreadyMoved} records so far\n`,
+        );
+      });
+      await write(
+        `moved ${done.moved} records; ${done.alreadyMoved} were already moved by the app\n`,
+      );
+      if (done.left > 0)
+        throw new Failure(
+          `${done.left} records could not be moved (the new table refused them); the earlier tables are kept`,
+        );
+      await write(
+        done.legacyDropped
+          ? 'the earlier tables are deleted\n'
+          : 'no earlier tables with records: nothing to do\n',
+      );
+    });
+
   const audit = program.command('audit').description('the audit trail and the fleet audit checks');
   audit
     .command('checks')
@@ -291,6 +320,7 @@ export function buildProgram(): Command {
     fail: (message) => new Failure(message),
   });
   addReportCommands(program, { connect: () => connect(), write, fail: (m) => new Failure(m) });
+  addRotationCommands(program, { connect: () => connect(), write, fail: (m) => new Failure(m) });
 
   program
     .command('deadletters')

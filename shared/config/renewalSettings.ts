@@ -60,6 +60,10 @@ export const renewalSettingsSchema = z.object({
     (n) => Number.isInteger(n) && n >= 1 && n <= 50,
     'must be a whole number from 1 to 50',
   ),
+  CERTFLEET_OFFLINE_BLIND_TRY_HOURS: numberSetting(
+    (n) => n >= 0 && n <= 90 * 24,
+    'must be hours, from 0 to 2160',
+  ),
 });
 
 /** The default renewal policy, adding to `problems` when both settings are given. */
@@ -94,6 +98,10 @@ export function renewalConfigFrom(
   }
   if (v.CERTFLEET_RENEWAL_MAX_FAILURES !== undefined)
     timing.maxFailures = v.CERTFLEET_RENEWAL_MAX_FAILURES;
+  // A device known to be disconnected is called only this close to its expiry (a blind try);
+  // 2160 hours (90 days, the longest leaf) calls every device as if its state were unknown.
+  if (v.CERTFLEET_OFFLINE_BLIND_TRY_HOURS !== undefined)
+    timing.offlineBlindTryMs = v.CERTFLEET_OFFLINE_BLIND_TRY_HOURS * HOUR_MS;
   return {
     cohortTag: v.CERTFLEET_COHORT_TAG,
     cohortPolicies,

@@ -41,7 +41,16 @@ export type AuditEventType =
    * The trail itself: an audit blob ended in a line that nothing could be chained after, so the
    * shard-day went on in a new segment, whose first record this is. Names no device.
    */
-  | 'audit.chain-broken';
+  | 'audit.chain-broken'
+  /**
+   * A planned CA rotation (shared/domain/rotation): declared (who, why), planned (its forecast),
+   * completed or cancelled, naming no device; and each device's place in it (`scheduled`).
+   */
+  | 'rotation.declared'
+  | 'rotation.planned'
+  | 'rotation.scheduled'
+  | 'rotation.completed'
+  | 'rotation.cancelled';
 
 /** What a renewal audit record says about the campaign. */
 export interface RenewalAuditFields {
@@ -58,6 +67,8 @@ export interface RenewalAuditFields {
   /** Manual renewals: who asked, and why. */
   requestedBy?: string;
   renewedBy?: 'certfleet' | 'device';
+  /** A campaign started by the device's slot in a planned CA rotation (trigger `rotation`). */
+  rotationId?: string;
 }
 
 /**
@@ -96,6 +107,18 @@ export interface AuditEntry {
   chainBreak?: { blob: string; line: number; problem: string };
   /** report.written: the day the report shows the fleet at the end of, and its files. */
   report?: { date: string; files: ReportFileDigest[] };
+  /**
+   * rotation.*: the rotation; who declared or cancelled it and why; for a device, its slot
+   * (absent: its own renewal falls inside the rotation's window).
+   */
+  rotation?: {
+    id: string;
+    issuer?: string;
+    completeBy?: string;
+    by?: string;
+    why?: string;
+    slotAt?: string;
+  };
 }
 
 /** One file of a point-in-time report as written: its name in the day's folder, length, hash. */

@@ -5,6 +5,7 @@ import { Finding } from './Finding';
 import { LedgerEvent } from './LedgerEvent';
 import { ReportedCertificateView } from './ReportedCertificate';
 import { RenewalState } from './renewal/RenewalState';
+import { DeviceRotation } from './rotation/DeviceRotation';
 
 export type Lifecycle = 'active' | 'deleted';
 export type ConnectionState = 'connected' | 'disconnected' | 'unknown';
@@ -38,6 +39,11 @@ export interface DeviceRecord {
   renewalDueAt?: string;
   /** certfleet's renewal of this device, when it has begun one (absent: healthy). */
   renewal?: RenewalState;
+  /**
+   * Its place in a planned CA rotation: the slot at which certfleet asks it to renew, unless its
+   * own renewal comes first (shared/domain/rotation/DeviceRotation.ts).
+   */
+  rotation?: DeviceRotation;
   /** The device's cohort (a twin tag), which can choose its renewal policy. */
   cohort?: string;
   /** The twin `version` the cohort was read at: tags are ordered by it. */
@@ -72,6 +78,11 @@ export interface DeviceRecord {
    * audit trail (a transactional outbox: the record and its audit entries change together).
    */
   pendingAudit: AuditEntry[];
+  /**
+   * Names the write that last stored `pendingAudit`; once those entries are in the audit trail a
+   * receipt under this name says so, and the next reader drops them (shared/app/ReceiptedLedger.ts).
+   */
+  auditTag?: string;
   updatedAt: string;
 }
 

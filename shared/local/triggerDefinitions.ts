@@ -10,6 +10,7 @@ import { iotHubEventsTrigger } from '../../functions/iotHubEvents';
 import { reconcileTwinsTrigger } from '../../functions/reconcileTwins';
 import { reportRoutes } from '../../functions/reports';
 import { renewalSweepTrigger } from '../../functions/renewalSweep';
+import { rotationRoutes, rotationWorkTrigger } from '../../functions/rotations';
 
 /**
  * Every trigger definition the Function app registers, as the local host sees them: the very
@@ -24,6 +25,7 @@ export const httpTriggers: readonly { name: string; options: HttpFunctionOptions
   ...reportRoutes,
   ...pointInTimeRoutes,
   ...dashboardRoutes,
+  ...rotationRoutes,
 ];
 export const timerTriggers = [
   renewalSweepTrigger,
@@ -33,5 +35,6 @@ export const timerTriggers = [
   auditChecksTrigger,
   auditCheckpointTrigger,
   dailyReportTrigger,
+  rotationWorkTrigger,
 ] as const;
 export const eventHubTriggers = [iotHubEventsTrigger] as const;

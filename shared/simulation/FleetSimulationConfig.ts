@@ -1,5 +1,7 @@
+import { DAY_MS } from '../domain/Clock';
 import { DEFAULT_RENEWAL_POLICY, RenewalPolicy } from '../domain/RenewalPolicy';
 import { DEFAULT_RENEWAL_TIMING, RenewalTiming } from '../domain/renewal/RenewalTiming';
+import { MAX_WINDOW_DAYS, MIN_WINDOW_MS } from '../domain/rotation/Rotation';
 
 /** Renewal time as a fraction of the lifetime, or a fixed time before expiry (RenewalPolicy). */
 export type { RenewalPolicy };
@@ -42,13 +44,25 @@ export interface FleetSimulationConfig {
   renewalsPerMinute: number;
   /** How far ahead the planner sees renewals to start early (CERTFLEET_PLANNING_HORIZON_HOURS). */
   horizonHours: number;
+  /**
+   * The renewal state machine's timing. Its `offlineBlindTryMs` says how close to expiry a
+   * device known to be offline is called all the same; 90 days (longer than any lifetime) calls
+   * every device the plan picks, offline or not, as certfleet did before it used connection
+   * state for more than asking a device when it connects.
+   */
   timing: RenewalTiming;
   /** From a device accepting to its new certificate in the twin. */
   certificateArrivesAfterMinutes: number;
   /** From expiry until a person re-provisions the device (the manual path), on average. */
   reprovisionAfterHours: number;
-  /** An issuing-CA rotation: every certificate issued before it falls due at once. */
-  rotation?: { atDay: number; oldCaTrustedForHours?: number };
+  /**
+   * An issuing-CA rotation on `atDay`: the old CA is revoked, every certificate it issued falls
+   * due at once, and works only `oldCaTrustedForHours` more (else until its own expiry). DPS
+   * issues from the new CA from the rotation on; or, when `announcedDaysAhead` is given, from the
+   * announcement that many days before, when certfleet is told (a planned rotation, deadline the
+   * end of the old CA's trust) and gives each device a slot as the service does (RotationSlots).
+   */
+  rotation?: { atDay: number; oldCaTrustedForHours?: number; announcedDaysAhead?: number };
 }
 
 /** 10,000 devices on 30-day certificates over 90 days, at certfleet's default policy. */
@@ -115,5 +129,31 @@ export function checkSimulationConfig(config: FleetSimulationConfig): void {
   )
     problems.push('certificateArrivesAfterMinutes must be a whole number >= 1');
   if (Number.isNaN(Date.parse(config.start))) problems.push(`start ${config.start} is not a date`);
+  problems.push(...rotationProblems(config.rotation));
   if (problems.length > 0) throw new Error(`planner simulation: ${problems.join('; ')}`);
+}
+
+/** A rotation the service would refuse to plan (rotationDeclarationFrom) is refused here too. */
+function rotationProblems(rotation: FleetSimulationConfig['rotation']): string[] {
+  if (!rotation) return [];
+  const problems: string[] = [];
+  const { atDay, oldCaTrustedForHours: trusted, announcedDaysAhead: ahead } = rotation;
+  if (!(atDay >= 0)) problems.push(`rotation.atDay must be >= 0, not ${atDay}`);
+  if (trusted !== undefined && !(trusted >= 0))
+    problems.push(`rotation.oldCaTrustedForHours must be >= 0, not ${trusted}`);
+  if (ahead === undefined) return problems;
+  if (!(ahead > 0 && ahead <= atDay))
+    problems.push(
+      `rotation.announcedDaysAhead must be > 0 and at most atDay (${atDay}), not ${ahead}`,
+    );
+  if (trusted === undefined)
+    problems.push('a planned rotation needs oldCaTrustedForHours: its deadline');
+  else {
+    const windowDays = ahead + trusted / 24;
+    if (windowDays < MIN_WINDOW_MS / DAY_MS || windowDays > MAX_WINDOW_DAYS)
+      problems.push(
+        `a planned rotation's deadline must be a day to ${MAX_WINDOW_DAYS} days after its announcement, not ${windowDays} days`,
+      );
+  }
+  return problems;
 }

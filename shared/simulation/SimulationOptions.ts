@@ -16,6 +16,13 @@ export interface SimulationTrace {
       early: boolean;
     },
   ): void;
+  /** A device the plan picked, known to be offline: not called, it waits to connect. */
+  awaitedConnection?(minute: number, device: number): void;
+  /**
+   * A planned rotation gave the device a slot (`slotAt`, a minute) at its announcement, for its
+   * certificate expiring at `validUntil`.
+   */
+  slotted?(minute: number, device: number, slotAt: number, validUntil: number): void;
   /** `waited`: the minutes the device waited for a slot before it was asked, or before expiry. */
   expired?(
     minute: number,

@@ -1,12 +1,19 @@
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../domain/Clock';
 import { RenewalPolicy } from '../domain/RenewalPolicy';
+import { RenewalStatus } from '../domain/renewal/RenewalState';
 import { Backoff, backoffMs } from '../domain/renewal/RenewalTiming';
 import { CohortSpec, FleetSimulationConfig, checkSimulationConfig } from './FleetSimulationConfig';
-import { ExpiryCause, FleetSimulationResult, RenewalPath } from './FleetSimulationResult';
+import {
+  ExpiryCause,
+  FleetSimulationResult,
+  RenewalPath,
+  RotationResult,
+} from './FleetSimulationResult';
 import { SimulationOptions, SimulationTrace } from './SimulationOptions';
 import { BucketPlanner } from './planner/BucketPlanner';
 import { FleetPlanner, PlannerSetup } from './planner/FleetPlanner';
 import { MinuteEventQueue } from './planner/MinuteEventQueue';
+import { RotationSlots, planRotationSlots } from './planner/RotationSlots';
 import { CounterRandom, unitDraw } from './planner/counterRandom';
 
 // The simulation's configuration, options and results, importable from here as the bench
@@ -18,7 +25,12 @@ export type {
   FleetSimulationConfig,
   RenewalPolicy,
 } from './FleetSimulationConfig';
-export type { ExpiryCause, FleetSimulationResult, RenewalPath } from './FleetSimulationResult';
+export type {
+  ExpiryCause,
+  FleetSimulationResult,
+  RenewalPath,
+  RotationResult,
+} from './FleetSimulationResult';
 export type { SimulationOptions, SimulationTrace } from './SimulationOptions';
 
 /**
@@ -29,7 +41,14 @@ export type { SimulationOptions, SimulationTrace } from './SimulationOptions';
  * capacity planner (CapacityPlanner.ts; here BucketPlanner, the same plan from counts per
  * minute). Each minute runs that minute's events (certificates arriving and expiring, devices
  * renewing themselves, connecting, deadlines passing), then the sweep: the planner picks at most
- * the rate of devices, and each answers at once as its behaviour says.
+ * the rate of devices, and each answers at once as its behaviour says. certfleet knows which
+ * devices are offline from IoT Hub's connection-state events, delivered within the minute: it
+ * calls none of them but asks each when it connects, except for a blind try shortly before
+ * expiry (`timing.offlineBlindTryMs`), as the service does (renewal/awaitConnection.ts).
+ * A planned CA rotation is declared at its announcement and laid out by the service's own
+ * planner (planner/RotationSlots.ts: shared/domain/rotation/rotationPlan.ts): each device's due
+ * time moves to its slot, as the record's `rotation.slotAt` moves its renewal-index entry, and
+ * the planner asks it when it comes, under the same rate as the ordinary renewals.
  *
  * Runs the fleet through `config.days`, minute by minute. Deterministic for a seed. What it
  * simplifies, against the service: docs/renewal.md, "What the planner simulation leaves out".
@@ -62,6 +81,16 @@ const UNREACHABLE = 3;
 const FAILED = 4;
 const EXPIRED = 5;
 
+/** The sim's statuses as the renewal index names them (RenewalState.ts). */
+const RENEWAL_STATUS: readonly (RenewalStatus | undefined)[] = [
+  'healthy',
+  'requested',
+  'retrying',
+  'unreachable',
+  'failed',
+  'expired',
+];
+
 // Device traits (bits).
 const SELF_RENEWING = 1;
 const PART_TIME = 2;
@@ -70,6 +99,8 @@ const UNRELIABLE = 4;
 // Marks on the current certificate (bits).
 const FAILS_THIS_ATTEMPT = 1;
 const WAITED_WITH_ROOM = 2;
+/** Its due time is a planned rotation's slot. */
+const AT_ROTATION_SLOT = 4;
 
 // Events.
 const EXPIRES = 1;
@@ -81,6 +112,14 @@ const REPROVISIONED = 6;
 
 const PATHS: readonly RenewalPath[] = ['self', 'certfleet', 'manual'];
 
+const noExpiries = (): Record<ExpiryCause, number> => ({
+  offline: 0,
+  refusedOrFailed: 0,
+  overCapacity: 0,
+  policyTooLate: 0,
+  whileCapacityExisted: 0,
+});
+
 class PlannerSimulation {
   private readonly minutes: number;
   private readonly horizonMinutes: number;
@@ -90,7 +129,16 @@ class PlannerSimulation {
   private readonly trace: SimulationTrace;
   private readonly minuteOfDayAtStart: number;
   private readonly onlineMinutes: number;
+  /** The old CA is revoked (-1: no rotation). */
   private readonly rotationAt: number;
+  /** A planned rotation is announced and planned (-1: none, or not planned). */
+  private readonly announceAt: number;
+  /** DPS issues from the new CA from this minute on: a certificate issued before is the old CA's. */
+  private readonly switchAt: number;
+  /** The old CA's certificates stop being trusted (-1: at their own expiry). */
+  private readonly cutOff: number;
+  /** A device known offline is called no earlier than this many minutes before expiry. */
+  private readonly blindTryMinutes: number;
 
   // One row per device.
   private readonly lifetime: Int32Array;
@@ -115,19 +163,28 @@ class PlannerSimulation {
   private readonly requestsPerMinute: Int32Array;
   private readonly issuedPerMinute: Int32Array;
   private readonly renewalsPerDay: Record<RenewalPath, Int32Array>;
-  private readonly expiries: Record<ExpiryCause, number> = {
-    offline: 0,
-    refusedOrFailed: 0,
-    overCapacity: 0,
-    policyTooLate: 0,
-    whileCapacityExisted: 0,
-  };
+  private readonly expiries = noExpiries();
   private readonly calls = { total: 0, accepted: 0, refused: 0, offline: 0 };
+  /** Asks the plan made that were not calls: the device was known to be offline. */
+  private awaitedConnection = 0;
   private readonly invariants = { retriesBeforeBackoff: 0, waitedThroughRoom: 0 };
   private readonly early = { renewals: 0, minutes: 0, max: 0 };
   private readonly late = { renewals: 0, minutes: 0, max: 0 };
   private rotatedCertificates = 0;
   private backlogClearedAt = -1;
+  private readonly rotated = {
+    affected: 0,
+    replaced: { self: 0, certfleet: 0 },
+    lastReplacedAt: -1,
+    lost: noExpiries(),
+    lostOnline: noExpiries(),
+    lostAtDeadline: 0,
+    askedAtSlot: 0,
+    peakSlotsPerMinute: 0,
+  };
+  private readonly replacedPerHour: Int32Array;
+  private readonly expiredPerDay: Record<ExpiryCause, Int32Array>;
+  private slots?: RotationSlots;
 
   constructor(
     private readonly config: FleetSimulationConfig,
@@ -140,7 +197,20 @@ class PlannerSimulation {
     const startMs = Date.parse(config.start);
     this.minuteOfDayAtStart = Math.floor(startMs / MINUTE_MS) % MINUTES_PER_DAY;
     this.onlineMinutes = Math.round(config.behaviours.partTime.onlineHoursPerDay * 60);
-    this.rotationAt = config.rotation ? Math.round(config.rotation.atDay * MINUTES_PER_DAY) : -1;
+    const rotation = config.rotation;
+    this.rotationAt = rotation ? Math.round(rotation.atDay * MINUTES_PER_DAY) : -1;
+    this.announceAt =
+      rotation?.announcedDaysAhead !== undefined
+        ? this.rotationAt - Math.round(rotation.announcedDaysAhead * MINUTES_PER_DAY)
+        : -1;
+    this.switchAt = this.announceAt >= 0 ? this.announceAt : this.rotationAt;
+    this.cutOff =
+      rotation?.oldCaTrustedForHours !== undefined
+        ? this.rotationAt + Math.round(rotation.oldCaTrustedForHours * 60)
+        : -1;
+    // The service waits while now < validUntil - offlineBlindTryMs: in whole minutes, while
+    // minute < validUntil - floor(offlineBlindTryMs in minutes).
+    this.blindTryMinutes = Math.floor(config.timing.offlineBlindTryMs / MINUTE_MS);
     const setup: PlannerSetup = {
       devices: n,
       minutes: this.minutes + this.horizonMinutes,
@@ -176,11 +246,25 @@ class PlannerSimulation {
       certfleet: new Int32Array(days),
       manual: new Int32Array(days),
     };
+    const perDay = () => new Int32Array(days);
+    this.expiredPerDay = {
+      offline: perDay(),
+      refusedOrFailed: perDay(),
+      overCapacity: perDay(),
+      policyTooLate: perDay(),
+      whileCapacityExisted: perDay(),
+    };
+    const windowEnd = this.cutOff >= 0 ? Math.min(this.cutOff, this.minutes) : this.minutes;
+    this.replacedPerHour = new Int32Array(
+      this.switchAt >= 0 ? Math.max(0, Math.ceil((windowEnd - this.switchAt) / 60)) : 0,
+    );
   }
 
   run(): FleetSimulationResult {
     this.provisionFleet();
     for (let minute = 0; minute < this.minutes; minute += 1) {
+      if (minute === this.switchAt) this.rotated.affected = this.certificatesFromOldCa(minute);
+      if (minute === this.announceAt) this.planRotation(minute);
       if (minute === this.rotationAt) this.rotateIssuingCa(minute);
       this.events.drain(minute, (kind, device, epoch) => this.handle(kind, device, epoch, minute));
       this.sweep(minute);
@@ -265,6 +349,14 @@ class PlannerSimulation {
     if (this.validUntil[device] !== minute || this.status[device] === EXPIRED) return;
     const cause = this.expiryCause(device, minute);
     this.expiries[cause] += 1;
+    const perDay = this.expiredPerDay[cause];
+    const day = Math.floor(minute / MINUTES_PER_DAY);
+    if (day < perDay.length) perDay[day] = perDay[day]! + 1;
+    if (this.inRotationWindow(device, minute)) {
+      this.rotated.lost[cause] += 1;
+      if (this.onlineInRotationWindow(device)) this.rotated.lostOnline[cause] += 1;
+      if (minute === this.cutOff) this.rotated.lostAtDeadline += 1;
+    }
     this.trace.expired?.(minute, device, cause, this.waited(device, minute));
     this.status[device] = EXPIRED;
     this.planner.remove(device);
@@ -325,13 +417,15 @@ class PlannerSimulation {
     this.planner.add(device, minute, this.validUntil[device]!, false);
   }
 
-  /** Revoking a policy rotates its issuing CA: every certificate under it needs renewal now. */
+  /**
+   * Revoking a policy rotates its issuing CA: every certificate under it (still held: planned
+   * rotations leave few) needs renewal now, and works until the cut-off.
+   */
   private rotateIssuingCa(minute: number): void {
-    const trusted = this.config.rotation?.oldCaTrustedForHours;
-    const cutOff = trusted === undefined ? Infinity : minute + Math.round(trusted * 60);
+    const cutOff = this.cutOff < 0 ? Infinity : this.cutOff;
     for (let device = 0; device < this.config.devices; device += 1) {
       const status = this.status[device]!;
-      if (status === EXPIRED || this.validFrom[device]! >= minute) continue;
+      if (status === EXPIRED || this.validFrom[device]! >= this.switchAt) continue;
       this.rotatedCertificates += 1;
       if (this.validUntil[device]! > cutOff) {
         this.validUntil[device] = cutOff;
@@ -347,6 +441,69 @@ class PlannerSimulation {
     }
   }
 
+  /**
+   * The rotation is declared: the service's plan gives the devices that need one a slot, and each
+   * one's renewal falls due at its slot when that comes before its own due time (the record's
+   * `rotation.slotAt` moving its renewal-index entry: DeviceRotation's rotationSlotOf).
+   */
+  private planRotation(minute: number): void {
+    const slots = planRotationSlots(
+      {
+        devices: this.config.devices,
+        startMs: Date.parse(this.config.start),
+        holdsRotatedCertificate: (device) =>
+          this.status[device] !== EXPIRED && this.validFrom[device]! < this.switchAt,
+        status: (device) => RENEWAL_STATUS[this.status[device]!],
+        actionAt: (device) => this.actionAt(device),
+        validUntil: (device) => this.validUntil[device]!,
+      },
+      {
+        declaredAt: minute,
+        completeBy: this.cutOff,
+        renewalsPerMinute: this.rate,
+        timing: this.config.timing,
+      },
+    );
+    this.slots = slots;
+    const perMinute = new Map<number, number>();
+    for (let device = 0; device < this.config.devices; device += 1) {
+      const slot = slots.slotAt[device]!;
+      if (slot < 0) continue;
+      const inMinute = (perMinute.get(slot) ?? 0) + 1;
+      perMinute.set(slot, inMinute);
+      this.rotated.peakSlotsPerMinute = Math.max(this.rotated.peakSlotsPerMinute, inMinute);
+      this.trace.slotted?.(minute, device, slot, this.validUntil[device]!);
+      if (slot >= this.due[device]!) continue;
+      this.due[device] = slot;
+      this.marks[device] = this.marks[device]! | AT_ROTATION_SLOT;
+      this.planner.add(device, slot, this.validUntil[device]!, true);
+    }
+  }
+
+  /** Certificates from the old CA still valid at `minute`. */
+  private certificatesFromOldCa(minute: number): number {
+    let count = 0;
+    for (let device = 0; device < this.config.devices; device += 1) {
+      if (this.status[device] === EXPIRED || this.validUntil[device]! <= minute) continue;
+      if (this.validFrom[device]! < this.switchAt) count += 1;
+    }
+    return count;
+  }
+
+  /** The device's certificate is the old CA's, and the rotation's window is open. */
+  private inRotationWindow(device: number, minute: number): boolean {
+    if (this.switchAt < 0 || minute < this.switchAt) return false;
+    if (this.cutOff >= 0 && minute > this.cutOff) return false;
+    return this.validFrom[device]! < this.switchAt;
+  }
+
+  /** Online at least once from the window's opening to its deadline (or the end of the run). */
+  private onlineInRotationWindow(device: number): boolean {
+    const to = this.cutOff >= 0 ? this.cutOff : this.minutes - 1;
+    if (this.isOnline(device, this.switchAt)) return true;
+    return this.nextOnline(device, this.switchAt) <= to;
+  }
+
   // --- The sweep ---
 
   private sweep(minute: number): void {
@@ -359,16 +516,21 @@ class PlannerSimulation {
     }
   }
 
-  /** One direct-method call, answered as the device's behaviour says. */
+  /**
+   * One direct-method call, answered as the device's behaviour says; or, for a device certfleet
+   * knows to be offline, no call: its campaign waits for it to connect.
+   */
   private ask(device: number, minute: number): void {
     const fresh = this.status[device] === HEALTHY;
     this.checkPlannerRules(device, minute, fresh);
+    if (fresh && this.marks[device]! & AT_ROTATION_SLOT) this.rotated.askedAtSlot += 1;
     this.askedAt[device] = minute;
     this.askedFor[device] = this.actionAt(device);
-    this.calls.total += 1;
     this.stepEpoch[device] = this.stepEpoch[device]! + 1;
     if (fresh) this.failures[device] = 0;
     const validUntil = this.validUntil[device]!;
+    if (this.awaitsConnection(device, minute)) return this.awaitConnection(device, minute);
+    this.calls.total += 1;
     const early = fresh && minute < this.due[device]!;
     const answered = (outcome: 'accepted' | 'refused' | 'offline') =>
       this.trace.requested?.(minute, device, {
@@ -421,6 +583,31 @@ class PlannerSimulation {
     else if (minute > actionAt) record(this.late, minute - Math.max(0, actionAt));
   }
 
+  /**
+   * The device is offline, and certfleet knows it from its DeviceDisconnected event (delivered
+   * within the minute): it is not called while its certificate has more than the blind try left.
+   */
+  private awaitsConnection(device: number, minute: number): boolean {
+    if (this.isOnline(device, minute)) return false;
+    return minute < this.validUntil[device]! - this.blindTryMinutes;
+  }
+
+  /**
+   * No call (awaitConnection.ts): the campaign waits as `unreachable` for the device's
+   * DeviceConnected event, which asks it; or, if it stays away, for the blind try.
+   */
+  private awaitConnection(device: number, minute: number): void {
+    this.awaitedConnection += 1;
+    this.trace.awaitedConnection?.(minute, device);
+    const validUntil = this.validUntil[device]!;
+    const blindTry = validUntil - this.blindTryMinutes;
+    this.status[device] = UNREACHABLE;
+    this.nextAttemptAt[device] = blindTry;
+    this.planner.add(device, blindTry, validUntil, false);
+    const back = this.nextOnline(device, minute);
+    if (back < blindTry) this.events.schedule(back, CONNECTS, device, this.stepEpoch[device]!);
+  }
+
   /** 404103: asked again when it connects, or after the offline recheck. */
   private answeredOffline(device: number, minute: number): void {
     this.status[device] = UNREACHABLE;
@@ -459,6 +646,13 @@ class PlannerSimulation {
   /** A new certificate in the twin: renewed by `path`. */
   private issue(device: number, minute: number, path: RenewalPath): void {
     this.planner.remove(device);
+    if (path !== 'manual' && this.inRotationWindow(device, minute)) {
+      this.rotated.replaced[path] += 1;
+      this.rotated.lastReplacedAt = minute;
+      const hour = Math.floor((minute - this.switchAt) / 60);
+      if (hour < this.replacedPerHour.length)
+        this.replacedPerHour[hour] = this.replacedPerHour[hour]! + 1;
+    }
     const perDay = this.renewalsPerDay[path];
     const day = Math.floor(minute / MINUTES_PER_DAY);
     perDay[day] = perDay[day]! + 1;
@@ -544,18 +738,47 @@ class PlannerSimulation {
       startedEarly: summary(this.early),
       startedLate: summary(this.late),
       directMethodCalls: { ...this.calls },
+      awaitedConnection: this.awaitedConnection,
+      callsPerCertfleetRenewal: renewals.certfleet > 0 ? this.calls.total / renewals.certfleet : 0,
+      expiredPerDay: Object.fromEntries(
+        Object.entries(this.expiredPerDay).map(([cause, days]) => [cause, Array.from(days)]),
+      ) as Record<ExpiryCause, number[]>,
       invariants: { ...this.invariants },
     };
-    if (this.rotationAt >= 0 && this.rotationAt < this.minutes) {
-      result.rotation = {
-        atMinute: this.rotationAt,
-        certificates: this.rotatedCertificates,
-        ...(this.backlogClearedAt >= 0
-          ? { backlogClearedAfterMinutes: this.backlogClearedAt - this.rotationAt }
-          : {}),
+    if (this.rotationAt >= 0 && this.rotationAt < this.minutes) result.rotation = this.rotation();
+    return result;
+  }
+
+  private rotation(): RotationResult {
+    const { affected, replaced, lastReplacedAt, lost, lostOnline, lostAtDeadline } = this.rotated;
+    const rotation: RotationResult = {
+      atMinute: this.rotationAt,
+      certificates: this.rotatedCertificates,
+      window: {
+        fromMinute: this.switchAt,
+        ...(this.cutOff >= 0 ? { deadlineMinute: this.cutOff } : {}),
+      },
+      affected,
+      replaced: { ...replaced },
+      lost: { ...lost },
+      lostOnlineInWindow: { ...lostOnline },
+      lostAtDeadline,
+      replacedPerHour: Array.from(this.replacedPerHour),
+    };
+    if (this.backlogClearedAt >= 0)
+      rotation.backlogClearedAfterMinutes = this.backlogClearedAt - this.rotationAt;
+    if (lastReplacedAt >= 0) rotation.lastReplacedAtMinute = lastReplacedAt;
+    if (this.slots) {
+      rotation.planned = {
+        declaredAtMinute: this.announceAt,
+        slotsEndAtMinute: this.slots.slotsEndAt,
+        completeByMinute: this.cutOff,
+        plan: this.slots.plan,
+        peakSlotsPerMinute: this.rotated.peakSlotsPerMinute,
+        askedAtSlot: this.rotated.askedAtSlot,
       };
     }
-    return result;
+    return rotation;
   }
 }
 

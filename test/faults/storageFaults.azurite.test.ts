@@ -101,7 +101,7 @@ function storageAt(connectionString: string, prefix: string) {
   const blobs = BlobServiceClient.fromConnectionString(connectionString, {
     retryOptions: { maxTries: 2, retryDelayInMs: 5, maxRetryDelayInMs: 20 },
   });
-  const ledger = new TableCertificateLedger(table('devices'), table('due'));
+  const ledger = new TableCertificateLedger(table('ledger'));
   const audit = new BlobAuditTrail(blobs.getContainerClient(`${prefix}-audit`), 4);
   const deadLetters = new BlobDeadLetters(blobs.getContainerClient(`${prefix}-deadletters`));
   const ingest = new IngestIotHubEvents({

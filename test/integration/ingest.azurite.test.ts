@@ -1,3 +1,4 @@
+import { ReceiptedLedger } from '../../shared/app/ReceiptedLedger';
 import { generateKeyPairSync } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import { handleIotHubEvents } from '../../functions/iotHubEvents';
@@ -149,8 +150,17 @@ describe('ingesting routed IoT Hub events through the trigger, on Azurite', () =
       // 85% of the renewed certificate's 30 days.
       renewalDueAt: '2026-12-20T12:00:00.000Z',
       findings: [],
-      pendingAudit: [],
     });
+    // Its audit entries are in the trail: a receipt under the tag of the write that stored them
+    // says so, and a read leaves them out (no second write cleared them).
+    const stored = records['thermostat-0001'];
+    expect(stored?.pendingAudit.length).toBeGreaterThan(0);
+    expect(await (services.ledger as ReceiptedLedger).receipts.has(stored?.auditTag ?? '')).toBe(
+      true,
+    );
+    expect(
+      (await services.ledger.read({ hub: HUB, deviceId: 'thermostat-0001' }))?.value.pendingAudit,
+    ).toEqual([]);
     expect(records['meter-0002']).toMatchObject({
       reportedVersion: 3,
       current: { source: 'reported', validFrom: at(0), validUntil: at(7 * DAY_MS) },
@@ -308,8 +318,8 @@ describe('ingesting routed IoT Hub events through the trigger, on Azurite', () =
       `blob ${prefix}-audit`,
       `blob ${prefix}-deadletters`,
       `table ${prefix}alerts`,
-      `table ${prefix}devices`,
-      `table ${prefix}due`,
+      `table ${prefix}ledger`,
+      `table ${prefix}state`,
     ]);
     const everything = stored.map((s) => s.text).join('\n');
     // Redaction leaves its mark where a key was, so the test sees what it is checking.

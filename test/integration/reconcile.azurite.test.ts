@@ -191,8 +191,11 @@ describe('backfill and reconcile from the twin query, on Azurite', () => {
         firstSeenAt: `${IMPORTED_ON}T03:15:00.123Z`,
       },
       findings: [],
-      pendingAudit: [],
     });
+    // Its audit entries are in the trail: read as a use case reads it, none is pending.
+    expect(
+      (await services.ledger.read({ hub: HUB, deviceId: 'fleet-03' }))?.value.pendingAudit,
+    ).toEqual([]);
     expect(records['fleet-07']).toMatchObject({
       current: { source: 'reported', validUntil: '2026-12-01T00:00:00.000Z' },
     });

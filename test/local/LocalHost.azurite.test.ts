@@ -124,6 +124,9 @@ describe('the local host', () => {
       'GET /api/reports/archive/{date}/{file}',
       'GET /api/dashboard',
       'GET /api/dashboard/chart.js',
+      'POST /api/rotations',
+      'GET /api/rotations',
+      'GET /api/rotations/{id}',
     ]);
   });
 });

@@ -103,6 +103,8 @@ interface Run {
   result: FleetSimulationResult;
   /** Per minute with requests: the devices asked, in increasing order. */
   asked: Map<number, number[]>;
+  /** Devices the plan picked, known to be offline, and not called. */
+  awaited: { minute: number; device: number }[];
   requests: {
     minute: number;
     device: number;
@@ -115,6 +117,7 @@ interface Run {
 
 function run(config: FleetSimulationConfig, planner?: (setup: PlannerSetup) => FleetPlanner): Run {
   const asked = new Map<number, number[]>();
+  const awaited: Run['awaited'] = [];
   const requests: Run['requests'] = [];
   const expiries: Run['expiries'] = [];
   const result = simulateFleet(config, {
@@ -124,13 +127,17 @@ function run(config: FleetSimulationConfig, planner?: (setup: PlannerSetup) => F
         asked.set(minute, [...(asked.get(minute) ?? []), device]);
         requests.push({ minute, device, ...answer });
       },
+      awaitedConnection: (minute, device) => awaited.push({ minute, device }),
       expired: (minute, device, cause, waited) =>
         expiries.push({ minute, device, cause, ...waited }),
     },
   });
   for (const devices of asked.values()) devices.sort((a, b) => a - b);
-  return { result, asked, requests, expiries };
+  return { result, asked, awaited, requests, expiries };
 }
+
+/** certfleet calling every device the plan picks, offline or not (no wait for a connection). */
+const CALLING_EVERY_DEVICE = { ...DEFAULT_RENEWAL_TIMING, offlineBlindTryMs: 90 * DAY * MINUTE_MS };
 
 const realPlanner = (setup: PlannerSetup) => new RealCapacityPlanner(setup);
 
@@ -177,6 +184,25 @@ describe('planner simulation', () => {
           rotation: { atDay: 1, oldCaTrustedForHours: 3 },
         }),
         (r) => expect(r.expired.couldNotBeSaved.overCapacity).toBeGreaterThan(10),
+      ],
+      [
+        'a planned rotation: slots from the announcement, under the rate with the ordinary renewals',
+        aFleet({
+          devices: 240,
+          renewalsPerMinute: 1,
+          horizonHours: 2,
+          cohorts: [
+            { share: 0.5, lifetimeDays: 7, provisioned: { kind: 'spread' } },
+            { share: 0.5, lifetimeDays: 30, provisioned: { kind: 'spread' } },
+          ],
+          behaviours: {
+            selfRenewing: 0.2,
+            partTime: { share: 0.2, onlineHoursPerDay: 8 },
+            unreliable: { share: 0.1, refuse: 0.3, fail: 0.3 },
+          },
+          rotation: { atDay: 2, oldCaTrustedForHours: 6, announcedDaysAhead: 1 },
+        }),
+        (r) => expect(r.rotation?.planned?.askedAtSlot).toBeGreaterThan(50),
       ],
       [
         'retries crowding a short horizon, then a rotation',
@@ -413,6 +439,8 @@ describe('planner simulation', () => {
 
     it('asks an offline device again when it comes online, and counts the calls', () => {
       // Online 2 hours a day: most are offline when due, and are asked again when they connect.
+      // Every device is called when the plan picks it, offline or not (the blind try covers the
+      // whole lifetime), as certfleet did before it waited for devices known to be offline.
       const config = aFleet({
         devices: 500,
         days: 20,
@@ -422,9 +450,10 @@ describe('planner simulation', () => {
           partTime: { share: 1, onlineHoursPerDay: 2 },
           unreliable: { share: 0, refuse: 0, fail: 0 },
         },
+        timing: CALLING_EVERY_DEVICE,
       });
 
-      const { result, requests } = run(config);
+      const { result, requests, awaited } = run(config);
 
       // Answers in the last day are left out: the simulation may end before the device is back.
       const offline = requests.filter((r) => r.outcome === 'offline' && r.minute < 19 * DAY);
@@ -442,6 +471,94 @@ describe('planner simulation', () => {
       }
       expect(result.expired.total).toBe(0);
       expect(result.directMethodCalls.total).toBe(requests.length);
+      expect(awaited).toEqual([]);
+    });
+  });
+
+  describe('devices known to be offline', () => {
+    // Online 2 hours a day, 7-day certificates due 25 hours before expiry, some refusing, none
+    // renewing by itself: most are offline when due, and every renewal is certfleet's.
+    const partTimeFleet = (timing = DEFAULT_RENEWAL_TIMING) =>
+      aFleet({
+        devices: 800,
+        days: 30,
+        cohorts: [{ share: 1, lifetimeDays: 7, provisioned: { kind: 'spread' } }],
+        behaviours: {
+          selfRenewing: 0,
+          partTime: { share: 0.8, onlineHoursPerDay: 2 },
+          unreliable: { share: 0.2, refuse: 0.5, fail: 0.2 },
+        },
+        timing,
+      });
+
+    it('calls none while their certificate has more than the blind try left, and asks each when it connects', () => {
+      const { result, requests, awaited } = run(partTimeFleet());
+      const blindTry = Math.floor(DEFAULT_RENEWAL_TIMING.offlineBlindTryMs / MINUTE_MS);
+
+      expect(awaited.length).toBeGreaterThan(500);
+      expect(result.awaitedConnection).toBe(awaited.length);
+      // Every call answered offline was a blind try, shortly before expiry.
+      const offline = requests.filter((r) => r.outcome === 'offline');
+      for (const o of offline) expect(o.validUntil - o.minute).toBeLessThanOrEqual(blindTry);
+      // Each device left waiting is called within a day (online 2 hours of every 24): when it
+      // connects, or in its blind try if that comes first. The simulation may end before the
+      // last ones are back.
+      for (const a of awaited.filter((x) => x.minute < 29 * DAY)) {
+        const next = requests.find((r) => r.device === a.device && r.minute >= a.minute);
+        expect(next && next.minute - a.minute).toBeLessThanOrEqual(DAY);
+        const blind = next!.validUntil - next!.minute <= blindTry;
+        expect({ device: a.device, answered: blind || next!.outcome !== 'offline' }).toEqual({
+          device: a.device,
+          answered: true,
+        });
+      }
+      expect(result.callsPerCertfleetRenewal).toBeCloseTo(
+        result.directMethodCalls.total / result.renewals.certfleet,
+        10,
+      );
+    });
+
+    it('saves as many certificates as calling them blindly, with fewer calls per renewal', () => {
+      const waiting = run(partTimeFleet()).result;
+      const calling = run(partTimeFleet(CALLING_EVERY_DEVICE)).result;
+
+      expect(calling.directMethodCalls.offline).toBeGreaterThan(300);
+      expect(waiting.directMethodCalls.offline).toBeLessThan(
+        calling.directMethodCalls.offline / 10,
+      );
+      expect(waiting.expired.total).toBeLessThanOrEqual(calling.expired.total);
+      expect(waiting.renewals.certfleet).toBeGreaterThanOrEqual(calling.renewals.certfleet);
+      expect(waiting.callsPerCertfleetRenewal).toBeLessThan(calling.callsPerCertfleetRenewal - 0.2);
+    });
+
+    it('tries a blind call before expiry to a device that never comes back', () => {
+      // Online 2 hours a day from a random hour, due 12 hours before expiry: those whose hours
+      // fall outside those 12 are offline until expiry.
+      const config = aFleet({
+        devices: 300,
+        days: 2,
+        cohorts: [
+          { share: 1, lifetimeDays: 7, provisioned: { kind: 'sameHour', hoursBeforeStart: 143 } },
+        ],
+        policy: { kind: 'before', renewBeforeMs: 12 * HOUR * MINUTE_MS },
+        behaviours: {
+          selfRenewing: 0,
+          partTime: { share: 1, onlineHoursPerDay: 2 },
+          unreliable: { share: 0, refuse: 0, fail: 0 },
+        },
+      });
+      const blindTry = Math.floor(DEFAULT_RENEWAL_TIMING.offlineBlindTryMs / MINUTE_MS);
+
+      const { requests, awaited, expiries } = run(config);
+
+      // Each offline until expiry was waited for, then tried blindly once, and nothing more.
+      const lost = expiries.filter((e) => e.cause === 'offline');
+      expect(lost.length).toBeGreaterThan(10);
+      for (const e of lost) {
+        expect(awaited.some((a) => a.device === e.device)).toBe(true);
+        const blind = requests.filter((r) => r.device === e.device);
+        expect(blind.map((r) => [r.minute, r.outcome])).toEqual([[e.minute - blindTry, 'offline']]);
+      }
     });
   });
 

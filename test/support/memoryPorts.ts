@@ -15,8 +15,10 @@ import {
   renewalIndexChange,
   renewalIndexEntry,
 } from '../../shared/domain/renewal/renewalIndexEntry';
+import { compareIndexOrder } from '../../shared/domain/renewal/renewalIndexOrder';
 import {
   AuditDateVerification,
+  AuditReceipts,
   AuditTrail,
   CertificateLedger,
   DeadLetter,
@@ -27,6 +29,8 @@ import {
   Versioned,
   WriteConflict,
 } from '../../shared/app/ports';
+import { RotationStore } from '../../shared/app/ports';
+import { Rotation } from '../../shared/domain/rotation/Rotation';
 
 /**
  * Hand-written in-memory doubles of the ports, for fast use-case tests. They keep the same
@@ -98,10 +102,16 @@ export class InMemoryLedger implements CertificateLedger {
       .map((r) => structuredClone(r.value));
   }
 
-  async *list(options: { hub?: string } = {}) {
+  async *list(options: { hub?: string; after?: DeviceKey } = {}) {
     const all = [...this.records.values()].map((r) => r.value);
-    all.sort((a, b) => compare(a.hub, b.hub) || compare(a.deviceId, b.deviceId));
-    for (const r of all) if (!options.hub || r.hub === options.hub) yield structuredClone(r);
+    const order = (a: DeviceKey, b: DeviceKey) =>
+      compare(a.hub, b.hub) || compare(a.deviceId, b.deviceId);
+    all.sort(order);
+    for (const r of all) {
+      if (options.hub && r.hub !== options.hub) continue;
+      if (options.after && order(r, options.after) <= 0) continue;
+      yield structuredClone(r);
+    }
   }
 
   /** The index as the adapter would hold it: each record's entry, and the stranded ones. */
@@ -121,6 +131,41 @@ export class InMemoryLedger implements CertificateLedger {
   /** A record's own entry is computed from it and cannot be forgotten; a stranded one can. */
   async forgetAction(entry: ActionEntry): Promise<void> {
     this.strandedIndexEntries.delete(indexKey(entry));
+  }
+
+  /** Reads of the index in order (`actionsInOrder` calls), and the entries they gave. */
+  readonly orderedReads = { calls: 0, entries: 0 };
+
+  /** The same index as actionsDueBefore, in its reading order (compareIndexOrder). */
+  async *actionsInOrder(range: {
+    before: string;
+    from?: string;
+    after?: { actionAt: string; hub: string; deviceId: string };
+    limit?: number;
+  }): AsyncIterable<ActionEntry> {
+    if (range.limit !== undefined && !(Number.isInteger(range.limit) && range.limit > 0))
+      throw new RangeError(`limit must be a positive integer, not ${range.limit}`);
+    this.orderedReads.calls += 1;
+    const { before, from, after } = range;
+    const index = new Map<string, RenewalIndexEntry>();
+    for (const { value } of this.records.values()) {
+      const entry = renewalIndexEntry(value);
+      if (entry) index.set(indexKey(entry), entry);
+    }
+    for (const [key, entry] of this.strandedIndexEntries) index.set(key, entry);
+    const inRange = [...index.values()]
+      .filter(
+        (e) =>
+          e.actionAt < before &&
+          (from === undefined || e.actionAt >= from) &&
+          (after === undefined || compareIndexOrder(e, after) > 0),
+      )
+      .sort(compareIndexOrder)
+      .slice(0, range.limit);
+    for (const entry of inRange) {
+      this.orderedReads.entries += 1;
+      yield { ...entry };
+    }
   }
 
   get(deviceId: string, hub = 'contoso-hub'): DeviceRecord | undefined {
@@ -177,6 +222,30 @@ export class InMemoryAuditTrail implements AuditTrail {
 
   all(): ChainedAuditRecord[] {
     return [...this.blobs.values()].flat();
+  }
+}
+
+/** Audit receipts as TableAuditReceipts keeps them: the tags recorded, each found from then on. */
+export class InMemoryAuditReceipts implements AuditReceipts {
+  readonly tags = new Set<string>();
+  /** How often `has` was asked (each is a point read in the Table adapter). */
+  lookups = 0;
+  /** The tags of each `record` call (each is one transaction per hundred in the adapter). */
+  readonly recorded: string[][] = [];
+  /** Makes the next `record` throw before storing anything: the writer died before its receipt. */
+  failNextRecord = false;
+
+  async has(tag: string): Promise<boolean> {
+    this.lookups += 1;
+    return this.tags.has(tag);
+  }
+
+  async record(tags: readonly string[]): Promise<void> {
+    const fail = this.failNextRecord;
+    this.failNextRecord = false;
+    if (fail) throw new Error('simulated crash before the audit receipt');
+    this.recorded.push([...tags]);
+    for (const tag of tags) this.tags.add(tag);
   }
 }
 
@@ -299,5 +368,43 @@ export class ScriptedDeviceMethods implements DeviceMethods {
 
   callsTo(device: DeviceKey): DeviceMethodCall[] {
     return this.calls.filter((c) => c.hub === device.hub && c.deviceId === device.deviceId);
+  }
+}
+
+/** Rotations as TableRotationStore keeps them: each one JSON document under its own ETag. */
+export class InMemoryRotationStore implements RotationStore {
+  private readonly stored = new Map<string, Versioned<string>>();
+  private version = 0;
+  writes = 0;
+  /** Called before each write: a test can change a rotation under the writer. */
+  beforeWrite?: (rotation: Rotation) => void;
+
+  async read(id: string): Promise<Versioned<Rotation> | undefined> {
+    const found = this.stored.get(id);
+    return found ? { value: JSON.parse(found.value) as Rotation, etag: found.etag } : undefined;
+  }
+
+  async list(): Promise<Versioned<Rotation>[]> {
+    return [...this.stored.keys()]
+      .sort()
+      .map((id) => this.stored.get(id)!)
+      .map((found) => ({ value: JSON.parse(found.value) as Rotation, etag: found.etag }));
+  }
+
+  async write(rotation: Rotation, previous: Versioned<Rotation> | undefined): Promise<string> {
+    this.beforeWrite?.(rotation);
+    if (this.stored.get(rotation.id)?.etag !== previous?.etag)
+      throw new WriteConflict(`rotation ${rotation.id} changed since it was read`);
+    this.version += 1;
+    const etag = `W/"rotation-${this.version}"`;
+    this.stored.set(rotation.id, { value: JSON.stringify(rotation), etag });
+    this.writes += 1;
+    return etag;
+  }
+
+  /** The rotation as last written, for assertions. */
+  get(id: string): Rotation | undefined {
+    const found = this.stored.get(id);
+    return found ? (JSON.parse(found.value) as Rotation) : undefined;
   }
 }

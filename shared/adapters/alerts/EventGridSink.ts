@@ -33,6 +33,7 @@ const TYPES_BY_RULE: Readonly<Record<string, string>> = {
   'service-error': 'Certfleet.RenewalsPaused',
   'ca-expiring': 'Certfleet.CaNearExpiry',
   'renewal-capacity': 'Certfleet.RenewalCapacity',
+  'rotation-deadline-at-risk': 'Certfleet.RotationAtRisk',
   digest: 'Certfleet.Digest',
 };
 

@@ -2,8 +2,10 @@ import { AppendBlobClient, ContainerClient } from '@azure/storage-blob';
 import { AuditEntry } from '../../domain/AuditEntry';
 import { Clock, isoUtc, systemClock } from '../../domain/Clock';
 import {
+  AppendAfter,
   AppendPoint,
   BadAuditLine,
+  ChainedAuditRecord,
   appendPoint,
   appendPointFromTail,
   chainBreakEntry,
@@ -38,6 +40,9 @@ const TAIL_BYTES = 64 * 1024;
 /** Append Block takes at most 4 MiB; stay well under it. */
 const MAX_BLOCK_BYTES = 1024 * 1024;
 const MAX_APPEND_ATTEMPTS = 10;
+const MAX_REMEMBERED_ENDS = 4096;
+/** About what a 64 KiB tail holds (records run 300-600 bytes). */
+const REMEMBERED_IDS = 256;
 
 export class BlobAuditTrail implements AuditTrail, AuditBlobs {
   /** A container deleted after start-up is created again by the call that finds it gone. */
@@ -57,6 +62,12 @@ export class BlobAuditTrail implements AuditTrail, AuditBlobs {
 
   /** Current segment per shard-day, learnt from the container once per process. */
   private readonly segments = new Map<string, number>();
+  /**
+   * Where each blob ended after this process's own last append to it. The next append is made
+   * there without reading the tail first (one round trip instead of three); when another writer
+   * has appended since, the service refuses the position and the tail is read as before.
+   */
+  private readonly ends = new Map<string, BlobEnd & { point: AppendAfter }>();
 
   /** The shard-day's first blob; later segments are `shard-NN.1.jsonl`, `shard-NN.2.jsonl`… */
   blobNameFor(entry: Pick<AuditEntry, 'hub' | 'deviceId' | 'occurredAt'>): string {
@@ -127,7 +138,9 @@ export class BlobAuditTrail implements AuditTrail, AuditBlobs {
       const segment = await this.currentSegment(shardDay);
       const name = segmentName(shardDay, segment);
       const blob = this.container.getAppendBlobClient(name);
-      const { length, point } = await this.tail(name, blob);
+      const remembered = this.ends.get(name);
+      const { length, point } = remembered ?? (await this.tail(name, blob));
+      this.ends.delete(name);
       if (!point.ok) {
         // Nothing can follow the blob's last line: go on in the next segment, or in a newer one
         // another writer has started. That segment's first record names this break.
@@ -138,15 +151,18 @@ export class BlobAuditTrail implements AuditTrail, AuditBlobs {
       // partition during a lease handover): what the tail already holds is written.
       entries = entries.filter((e) => !point.ids.has(e.id));
       const [first] = entries;
-      if (!first) return 0;
+      if (!first) {
+        // Nothing written: the blob still ends where this process remembered it.
+        if (remembered) this.ends.set(name, remembered);
+        return 0;
+      }
       const opening =
         length === 0 && segment > 0
           ? await this.breakBefore(shardDay, segment, first.recordedAt)
           : [];
       const appendedAt = isoUtc(this.clock.now());
-      const lines = chainEntries(point.head, [...opening, ...entries], appendedAt)
-        .map((r) => `${JSON.stringify(r)}\n`)
-        .join('');
+      const records = chainEntries(point.head, [...opening, ...entries], appendedAt);
+      const lines = records.map((r) => `${JSON.stringify(r)}\n`).join('');
       const body = Buffer.from(lines, 'utf8');
       const appended = await storageCall('append audit records', async () => {
         try {
@@ -156,6 +172,8 @@ export class BlobAuditTrail implements AuditTrail, AuditBlobs {
           if (statusOf(error) === 412 || codeOf(error) === 'AppendPositionConditionNotMet')
             return false;
           if (codeOf(error) === 'BlockCountExceedsLimit') return 'full' as const;
+          // Deleted since this process last appended to it: read (and create) it again.
+          if (statusOf(error) === 404) return 'gone' as const;
           throw error;
         }
       });
@@ -164,7 +182,11 @@ export class BlobAuditTrail implements AuditTrail, AuditBlobs {
         this.segments.set(shardDay, segment + 1);
         continue;
       }
-      if (appended) return entries.length;
+      if (appended === 'gone') continue;
+      if (appended) {
+        this.rememberEnd(name, length + body.length, point.ids, records);
+        return entries.length;
+      }
       // The position moved. If the service took this very block and its answer was lost (the
       // SDK then retried and found the blob longer), our bytes sit at our position: written.
       if (await this.holds(blob, length, body)) return entries.length;
@@ -176,6 +198,28 @@ export class BlobAuditTrail implements AuditTrail, AuditBlobs {
     }
     // Contention passes: let the host's retry redeliver the batch.
     throw new TransientFault(`audit blobs ${shardDay}: too many concurrent appenders`);
+  }
+
+  /**
+   * Remembers the blob's new end, with the ids of its last records (those the tail held and
+   * these), as a tail read would have found them: an entry written there a moment ago by
+   * another call is still recognised without a read.
+   */
+  private rememberEnd(
+    name: string,
+    length: number,
+    before: ReadonlySet<string>,
+    records: readonly ChainedAuditRecord[],
+  ) {
+    const last = records[records.length - 1];
+    if (!last) return;
+    // Blobs of past days are seldom written again: keep the map small.
+    if (this.ends.size >= MAX_REMEMBERED_ENDS) this.ends.clear();
+    const ids = [...before, ...records.map((r) => r.id)].slice(-REMEMBERED_IDS);
+    this.ends.set(name, {
+      length,
+      point: { ok: true, head: { seq: last.seq, hash: last.hash }, ids: new Set(ids) },
+    });
   }
 
   /** Whether the blob holds exactly `body` at `offset`. */

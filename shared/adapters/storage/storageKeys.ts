@@ -74,3 +74,37 @@ export function shardOf(hub: string, deviceId: string, shards: number): number {
 export function datePath(iso: string): string {
   return iso.slice(0, 10).replace(/-/g, '/');
 }
+
+/**
+ * Each hub's devices are spread over this many Table partitions (`<escaped hub>~00`…`~15`), so
+ * no hub is held to one partition's throughput (about 2,000 entities a second in Azure), and a
+ * device's record and its renewal-index rows share a partition: one transaction writes both.
+ */
+export const PARTITIONS_PER_HUB = 16;
+
+/** The partition of a device's record and index rows in the ledger table. */
+export function devicePartition(key: DeviceKey): string {
+  const bucket = shardOf(key.hub, key.deviceId, PARTITIONS_PER_HUB);
+  return `${escapeKey(key.hub)}~${String(bucket).padStart(2, '0')}`;
+}
+
+/** Every partition a hub's devices may be in, in key order. */
+export function hubPartitions(hub: string): string[] {
+  const escaped = escapeKey(hub);
+  return Array.from(
+    { length: PARTITIONS_PER_HUB },
+    (_, i) => `${escaped}~${String(i).padStart(2, '0')}`,
+  );
+}
+
+/**
+ * RowKeys in the ledger table: a device's record is its escaped id; its renewal-index row is
+ * `~<actionAt>~<escaped id>`. Escaped ids never hold `~`, which sorts after every character
+ * they do hold, so a partition's records all come before its index rows (`RowKey lt '~'`), and
+ * its index rows come in order of time (`RowKey lt '~<T>'` is "due before T").
+ */
+export const INDEX_ROW_PREFIX = '~';
+
+export function indexRowKey(actionAt: string, deviceId: string): string {
+  return `${INDEX_ROW_PREFIX}${actionAt}~${escapeKey(deviceId)}`;
+}

@@ -25,6 +25,7 @@ import {
   DeadLetters,
   StorageRejected,
   TransientFault,
+  WriteConflict,
 } from '../ports';
 import { retryOnWriteConflict } from '../retryOnWriteConflict';
 import { AlertSettings } from '../../domain/alerts/AlertSettings';
@@ -323,8 +324,13 @@ export class IngestIotHubEvents {
           }
         : {}),
     };
+    // A device IoT Hub has just created is most likely new to the ledger too: its record is
+    // created without reading first, and read only when one exists already (a conflict).
+    let unread = isCreation(items[0]?.event);
     return retryOnWriteConflict(`ledger record ${deviceKeyString(key)}`, async () => {
-      const stored = await this.deps.ledger.read(key);
+      const assumedNew = unread;
+      unread = false;
+      const stored = assumedNew ? undefined : await this.deps.ledger.read(key);
       await this.inspectPems(items, stored?.value);
       const inheritedAuditIds = new Set(stored?.value.pendingAudit.map((e) => e.id) ?? []);
       let record = stored?.value;
@@ -344,6 +350,9 @@ export class IngestIotHubEvents {
           askNow = outcome.askNow ?? false;
         }
       }
+      // A rejection is decided on the stored record, never on a guess that there is none.
+      if (assumedNew && outcomes.some(({ outcome }) => outcome.outcome === 'rejected'))
+        throw new WriteConflict(`ledger record ${deviceKeyString(key)} was not read`);
       // Dead letters first: they are idempotent, and the record must not claim a version
       // whose rejected event was never kept.
       for (const { item, outcome } of outcomes) {
@@ -375,6 +384,10 @@ export class IngestIotHubEvents {
       };
     });
   }
+}
+
+function isCreation(event: LedgerEvent | undefined): boolean {
+  return event?.kind === 'lifecycle' && event.change === 'created';
 }
 
 /**

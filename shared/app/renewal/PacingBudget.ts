@@ -6,11 +6,14 @@ import {
   PacingChange,
   PacingPolicy,
   PacingState,
+  Probe,
+  addProbes,
   initialPacing,
   recordOutcome,
   release,
   reserve,
   resolveIncidents,
+  settleProbes,
 } from '../../domain/renewal/Pacing';
 import { AuditTrail, PacingStore } from '../ports';
 import { retryOnWriteConflict } from '../retryOnWriteConflict';
@@ -80,6 +83,23 @@ export class PacingBudget {
       const resolution = resolveIncidents(next, now, this.policy);
       return { state: resolution.state, opened, resolved: resolution.resolved };
     });
+  }
+
+  /** Accepted requests made while recovering from an issuer outage, watched as probes. */
+  async recordProbes(probes: readonly Probe[]): Promise<PacingState> {
+    const { state } = await this.update((current) => ({ state: addProbes(current, probes) }));
+    return state;
+  }
+
+  /**
+   * Settles the probes (`renewed`: those whose device holds a later certificate now): one that
+   * renewed ends the recovery; those past their deadline make room for others.
+   */
+  async settleProbes(renewed: (probe: Probe) => boolean, now: string): Promise<PacingState> {
+    const { state } = await this.update((current) => ({
+      state: settleProbes(current, now, renewed),
+    }));
+    return state;
   }
 
   /** One answer counted into a pacing state, without storing it (the policy is this budget's). */

@@ -1,7 +1,14 @@
 import { Clock, isoUtc } from '../../domain/Clock';
 import { DeviceKey, deviceKeyString } from '../../domain/DeviceKey';
 import { DeviceRecord } from '../../domain/DeviceRecord';
-import { NEEDS_REQUEST, PlannedStart, planRenewals } from '../../domain/renewal/CapacityPlanner';
+import {
+  CapacityPlan,
+  NEEDS_REQUEST,
+  PlanCandidate,
+  PlannedStart,
+  planFromDemand,
+  renewalsToStartEarly,
+} from '../../domain/renewal/CapacityPlanner';
 import { MethodOutcomeKind } from '../../domain/renewal/MethodOutcome';
 import { Incident, PacingPolicy, isPaused, usedThisMinute } from '../../domain/renewal/Pacing';
 import { HEALTHY } from '../../domain/renewal/RenewalState';
@@ -18,6 +25,7 @@ import { PacingBudget } from './PacingBudget';
 import { AskReason, RenewalRequests } from './RenewalRequests';
 import { applyDeadlinesAndExpiries, countDeadlinesAndExpiries } from './applyDeadlinesAndExpiries';
 import { updateRecord } from '../updateRecord';
+import { Askable, RenewalIndexWindow } from './RenewalIndexWindow';
 
 /** How the renewal engine runs: its rates, horizon and policies (from config's RenewalConfig). */
 export interface RenewalEngineSettings {
@@ -58,6 +66,8 @@ export interface SweepReport {
   requested: number;
   outcomes: Partial<Record<MethodOutcomeKind, number>>;
   skipped: number;
+  /** Planned, but known to be disconnected: not called, asked when they connect. */
+  awaitingConnection: number;
   deadlinesPassed: number;
   expired: number;
   pausedUntil?: string;
@@ -70,10 +80,11 @@ export interface SweepReport {
 /**
  * Use case: renew certificates before it is too late, under Azure's quotas.
  *
- * The sweep (every minute, a singleton timer in Azure) gathers every device with something due
- * within the planning horizon from the renewal index (cost grows with that set, not with the
- * fleet), applies deadlines and expiries (./renewal/applyDeadlinesAndExpiries.ts), plans this
- * minute's requests (shared/domain/renewal/CapacityPlanner.ts), reserves them from the
+ * The sweep (every minute, a singleton timer in Azure) reads from the renewal index what is due
+ * and what changed, and keeps the rest of its planning horizon as counts between sweeps
+ * (./renewal/RenewalIndexWindow.ts: cost grows with what is asked, not with the fleet nor with
+ * the renewals waiting), applies deadlines and expiries (./renewal/applyDeadlinesAndExpiries.ts),
+ * plans this minute's requests (shared/domain/renewal/CapacityPlanner.ts), reserves them from the
  * per-minute budget (./renewal/PacingBudget.ts), and asks each device by direct method, paced
  * per hub (./renewal/RenewalRequests.ts). Every step is a state change of the device's record
  * with its audit entries (the outbox); fleet-wide trouble becomes one incident.
@@ -82,8 +93,11 @@ export class RenewDevices {
   private readonly outbox: AuditOutbox;
   private readonly budget: PacingBudget;
   private readonly requests: RenewalRequests;
+  /** The renewal index as this instance's sweeps last read it (RenewalIndexWindow.ts). */
+  private readonly window: RenewalIndexWindow;
 
   constructor(private readonly deps: RenewalDependencies) {
+    this.window = new RenewalIndexWindow(deps.ledger, { horizonMs: deps.settings.horizonMs });
     this.outbox = new AuditOutbox(deps.ledger, deps.audit, deps.alertRelay);
     this.budget = new PacingBudget(deps.pacing, deps.audit, deps.clock, deps.settings.pacing);
     this.requests = new RenewalRequests({
@@ -109,27 +123,25 @@ export class RenewDevices {
     const { settings } = this.deps;
     const pacing = await this.budget.read(now);
 
-    const { candidates, bookkeeping } = await this.gather(now);
-    // The planner takes the renewal's own time, not an earlier alert check (renewalAt).
-    const requestable = candidates
-      .filter((c) => this.requestsEnabled && !isPaused(pacing, now, c.hub))
-      .map((c) => (c.renewalAt !== undefined ? { ...c, actionAt: c.renewalAt } : c));
-    const plan = planRenewals({
+    // Whose renewals the plan may ask now: none without an IoT Hub, none of a paused hub's.
+    const hubOpen = (hub: string) => this.requestsEnabled && !isPaused(pacing, now, hub);
+    const askable: Askable = { hubOpen, requestable: (entry) => hubOpen(entry.hub) };
+    const { plan, pending, waiting, bookkeeping, plannedFrom } = await this.gather(
       now,
-      candidates: requestable,
-      renewalsPerMinute: settings.pacing.renewalsPerMinute,
-      usedThisMinute: usedThisMinute(pacing, now),
-    });
+      askable,
+      usedThisMinute(pacing, now),
+    );
     const report: SweepReport = {
       at: now,
       dryRun,
-      pending: candidates.length,
+      pending,
       planned: plan.now,
       late: plan.late,
       atRisk: plan.atRisk,
       requested: 0,
       outcomes: {},
       skipped: 0,
+      awaitingConnection: 0,
       deadlinesPassed: 0,
       expired: 0,
       requestsDisabled: !this.requestsEnabled,
@@ -145,9 +157,10 @@ export class RenewDevices {
     const asking = new Set(plan.now.map((p) => deviceKeyString(p)));
     // An entry without an alert check is a record written before alerts were evaluated: it is
     // looked at once, and has one from then on.
-    const alertChecks = candidates.filter(
+    const alertChecks = waiting.filter(
       (c) => (c.alertCheckAt ?? c.actionAt) <= now && !asking.has(deviceKeyString(c)),
     );
+    this.window.expectWrites();
     const books = await applyDeadlinesAndExpiries(
       this.deps.ledger,
       [...bookkeeping, ...alertChecks],
@@ -165,14 +178,19 @@ export class RenewDevices {
     );
     const { granted, state: live } = await this.budget.reserve(plan.now.length, now);
     // Each ask carries the index entry it was planned from (see PlannedAsk).
-    const entries = new Map(candidates.map((c) => [deviceKeyString(c), c]));
     const asks = plan.now
       .slice(0, granted)
-      .map((p) => ({ ...p, entry: entries.get(deviceKeyString(p)) }));
+      .map((p) => ({ ...p, entry: plannedFrom.get(deviceKeyString(p)) }));
     const results = await this.requests.requestAll(asks, live, touched);
+    // The entries asked leave the sweep's window; the records written bring theirs.
+    this.window.recordWrites(
+      touched,
+      asks.flatMap((a) => (a.entry ? [a.entry] : [])),
+    );
     const asked = results.filter(wasAsked);
     report.requested = asked.length;
-    report.skipped = results.filter((r) => r.kind === 'skipped').length;
+    report.awaitingConnection = results.filter((r) => r.awaitingConnection).length;
+    report.skipped = results.filter((r) => r.kind === 'skipped').length - report.awaitingConnection;
     report.expired += results.filter((r) => r.kind === 'expired').length;
     for (const r of asked) report.outcomes[r.kind] = (report.outcomes[r.kind] ?? 0) + 1;
     const change = await this.budget.recordAnswers(results, granted, now);
@@ -218,6 +236,7 @@ export class RenewDevices {
     const touched: TouchedRecord[] = [];
     const planned = allowed.slice(0, granted).map((d) => ({ ...d, startAt: now, reason }));
     const results = await this.requests.requestAll(planned, live, touched);
+    this.window.recordWrites(touched, []);
     const change = await this.budget.recordAnswers(results, granted, now);
     await this.outbox.flush(touched);
     await this.budget.auditIncidents(change.opened, change.resolved, now);
@@ -257,6 +276,7 @@ export class RenewDevices {
       alertsOnWrite(this.deps.settings.alerts, now),
     );
     if (started.verdict !== 'started') return { status: started.verdict };
+    this.window.recordWrites([started.touched], []);
     await this.outbox.flush([started.touched]);
     const [result] = await this.askNow([key], 'manual');
     const record = (await this.deps.ledger.read(key))?.value ?? started.touched.record!;
@@ -269,23 +289,62 @@ export class RenewDevices {
   }
 
   /**
-   * Reads the renewal index up to the planning horizon: `candidates` wait for a request (and
-   * their certificate is still valid); `bookkeeping` are due now for a change that needs none.
+   * Reads the renewal index as far as this minute's plan needs (RenewalIndexWindow.ts: what is
+   * due, what entered the horizon, and ahead as far as renewals start early), and plans this
+   * minute from it (planFromDemand: the renewals due now one by one, the rest by counts).
+   * `waiting`: renewals due now that wait for a request; `bookkeeping`: entries due now for a
+   * change that needs none; `plannedFrom`: the entry each device the plan may ask came from.
    */
   private async gather(
     now: string,
-  ): Promise<{ candidates: ActionEntry[]; bookkeeping: ActionEntry[] }> {
-    const horizon = new Date(Date.parse(now) + this.deps.settings.horizonMs).toISOString();
-    const candidates: ActionEntry[] = [];
-    const bookkeeping: ActionEntry[] = [];
-    for await (const entry of this.deps.ledger.actionsDueBefore(horizon)) {
-      const needsRequest =
+    askable: Askable,
+    used: number,
+  ): Promise<{
+    plan: CapacityPlan;
+    pending: number;
+    waiting: ActionEntry[];
+    bookkeeping: ActionEntry[];
+    plannedFrom: Map<string, ActionEntry>;
+  }> {
+    const window = this.window;
+    const { horizonMs, pacing } = this.deps.settings;
+    const renewalsPerMinute = pacing.renewalsPerMinute;
+    await window.advance(now);
+    for (let round = 0; ; round += 1) {
+      const demand = window.demand(now, askable);
+      const early = renewalsToStartEarly({ now, renewalsPerMinute, usedThisMinute: used, demand });
+      const earliest = window.earliest(now, askable, early);
+      const short = early - earliest.entries.length;
+      if (!earliest.complete && (await window.readAhead(short, round))) continue;
+      const due = window.dueRenewals(now, askable);
+      const startedEarly = earliest.entries.slice(0, early);
+      const plan = planFromDemand({
+        now,
+        renewalsPerMinute,
+        usedThisMinute: used,
+        demand,
+        due: due.map(asPlanCandidate),
+        earliest: startedEarly.map(asPlanCandidate),
+      });
+      window.settle(now, startedEarly);
+      const horizon = new Date(Date.parse(now) + horizonMs).toISOString();
+      const waits = (entry: ActionEntry) =>
         NEEDS_REQUEST.includes(entry.status) &&
         entry.validUntil > now &&
         (entry.renewalAt ?? entry.actionAt) < horizon;
-      if (needsRequest) candidates.push(entry);
-      else if (entry.actionAt <= now) bookkeeping.push(entry);
+      const dueNow = window.dueBy(now);
+      return {
+        plan,
+        pending: window.pending(now),
+        waiting: dueNow.filter(waits),
+        bookkeeping: dueNow.filter((entry) => !waits(entry)),
+        plannedFrom: new Map([...due, ...startedEarly].map((e) => [deviceKeyString(e), e])),
+      };
     }
-    return { candidates, bookkeeping };
   }
+}
+
+/** The planner takes the renewal's own time, not an earlier alert check (renewalAt). */
+function asPlanCandidate(entry: ActionEntry): PlanCandidate {
+  return entry.renewalAt !== undefined ? { ...entry, actionAt: entry.renewalAt } : entry;
 }

@@ -28,6 +28,8 @@ export const ALERT_RULES = [
   /** Fleet risk, looked at daily (shared/domain/alerts/fleetRiskConditions.ts). */
   'ca-expiring',
   'renewal-capacity',
+  /** A planned CA rotation's forecast misses its deadline (shared/domain/rotation). */
+  'rotation-deadline-at-risk',
   /** The daily fleet audit checks' findings (shared/domain/alerts/auditFindingConditions.ts). */
   'certificate-shared',
   'public-key-shared',

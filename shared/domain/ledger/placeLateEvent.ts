@@ -41,6 +41,8 @@ export function placeLateEvent(
   const record = structuredClone(next);
   record.pendingAudit = auditAfter(existing?.pendingAudit ?? [], made, remade);
   keepCampaign(existing, record, made, ctx);
+  // A planned rotation's slot is not an event's doing: replaying the events keeps it.
+  if (existing?.rotation && !record.rotation) record.rotation = existing.rotation;
   record.applied = rememberEvents(memory.base, events, key, ctx);
   record.updatedAt = ctx.now;
 

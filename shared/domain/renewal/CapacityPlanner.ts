@@ -97,10 +97,149 @@ export function planRenewals(input: PlanInput): CapacityPlan {
   }
 
   // This minute's slots go to what was placed in it and to every late one, earliest expiry first.
-  const competing = [...inThisMinute, ...late].sort(
+  const { chosen, atRisk } = chooseThisMinute(
+    [...inThisMinute, ...late],
+    now,
+    capacityOf(thisMinute),
+    rate,
+  );
+  return { now: chosen, later: requests.length - chosen.length, late: late.length, atRisk };
+}
+
+/**
+ * The renewals waiting for a request that are not due in the current minute, counted by the
+ * minute they fall due (whole minutes since the epoch). Counts are all the plan needs of them:
+ * which ones start early is decided by due time alone (`earliest` in DemandPlanInput).
+ */
+export interface RenewalDemand {
+  /** Running campaigns' next attempts still to come, by the minute each may be made. */
+  retries: ReadonlyMap<number, number>;
+  /** Renewals not begun (`healthy`) due after the current minute, by the minute each falls due. */
+  fresh: ReadonlyMap<number, number>;
+}
+
+export interface DemandInput {
+  now: string;
+  renewalsPerMinute: number;
+  /** Renewal requests already made in the current minute. */
+  usedThisMinute: number;
+  demand: RenewalDemand;
+}
+
+export interface DemandPlanInput extends DemandInput {
+  /**
+   * Every renewal that competes for the current minute by itself: running campaigns whose next
+   * attempt has come, and renewals not begun due by the end of the current minute.
+   */
+  due: readonly PlanCandidate[];
+  /**
+   * Renewals not begun due after the current minute, earliest due first (then earliest expiry):
+   * at least the first `renewalsToStartEarly` of them, or all there are.
+   */
+  earliest: readonly PlanCandidate[];
+}
+
+/**
+ * How many renewals not yet due the plan starts in the current minute: planRenewals' rule
+ * (retries reserve their minute or the next with room, then the rest as late as possible),
+ * worked on counts by minute instead of on each renewal, so its cost grows with the minutes of
+ * the horizon, not with the renewals waiting in it. What ALAP cannot place after the current
+ * minute are always those due first (a suffix of its latest-first pass), so the count and the
+ * order of due times say who they are.
+ */
+export function renewalsToStartEarly(input: DemandInput): number {
+  return placeDemand(input).startEarly;
+}
+
+/**
+ * planRenewals' plan (the same rule: ALAP, then EDF), worked from counts: the renewals that
+ * compete for the current minute are those due now (`due`, each one) and the first
+ * `renewalsToStartEarly` of those due later (`earliest`); what the other minutes hold is known
+ * by its counts. Given the same renewals it asks the same devices, with the same late and
+ * at-risk counts, as planRenewals does (renewals due at the same instant with the same expiry
+ * may be started in another order).
+ */
+export function planFromDemand(input: DemandPlanInput): CapacityPlan {
+  const now = Date.parse(input.now);
+  const rate = Math.max(0, Math.floor(input.renewalsPerMinute));
+  const waiting = (c: PlanCandidate) =>
+    NEEDS_REQUEST.includes(c.status) && Date.parse(c.validUntil) > now;
+  const placed = placeDemand(input);
+  const due = input.due.filter(waiting);
+  const competing = [...due, ...input.earliest.filter(waiting).slice(0, placed.startEarly)];
+  const capacity = Math.max(0, rate - input.usedThisMinute);
+  const { chosen, atRisk } = chooseThisMinute(competing, now, capacity, rate);
+  const counted = sum(input.demand.fresh) + sum(input.demand.retries);
+  return {
+    now: chosen,
+    later: due.length + counted - chosen.length,
+    late: Math.max(0, competing.length - placed.roomThisMinute),
+    atRisk,
+  };
+}
+
+/**
+ * Places the counted demand: retries forward from their minute (each minute up to its
+ * capacity), then renewals not begun backward from the last minute (ALAP); what does not fit
+ * after the current minute is started early.
+ */
+function placeDemand(input: DemandInput): { startEarly: number; roomThisMinute: number } {
+  const now = Date.parse(input.now);
+  const rate = Math.max(0, Math.floor(input.renewalsPerMinute));
+  const thisMinute = Math.floor(now / MINUTE_MS);
+  const capacityOf = (minute: number) =>
+    minute === thisMinute ? Math.max(0, rate - input.usedThisMinute) : rate;
+  const reserved = new Map<number, number>();
+  const retryMinutes = [...input.demand.retries.entries()]
+    .filter(([, n]) => n > 0)
+    .map(([m, n]) => [Math.max(m, thisMinute), n] as const)
+    .sort(([a], [b]) => a - b);
+  // At a rate of zero nothing can be placed (planRenewals would walk forever): nothing is reserved.
+  if (rate > 0) {
+    let overflow = 0;
+    let minute = retryMinutes[0]?.[0] ?? thisMinute;
+    let next = 0;
+    while (next < retryMinutes.length || overflow > 0) {
+      if (overflow === 0) minute = Math.max(minute, retryMinutes[next]![0]);
+      let wanting = overflow;
+      while (next < retryMinutes.length && retryMinutes[next]![0] === minute) {
+        wanting += retryMinutes[next]![1];
+        next += 1;
+      }
+      const take = Math.min(wanting, capacityOf(minute));
+      if (take > 0) reserved.set(minute, take);
+      overflow = wanting - take;
+      minute += 1;
+    }
+  }
+  const roomOf = (minute: number) => Math.max(0, capacityOf(minute) - (reserved.get(minute) ?? 0));
+  let last = thisMinute;
+  for (const [minute, n] of input.demand.fresh) if (n > 0 && minute > last) last = minute;
+  let carry = 0;
+  for (let minute = last; minute > thisMinute; minute -= 1) {
+    carry = Math.max(0, (input.demand.fresh.get(minute) ?? 0) + carry - roomOf(minute));
+  }
+  return { startEarly: carry, roomThisMinute: roomOf(thisMinute) };
+}
+
+/**
+ * The current minute's share of a plan: the `capacity` earliest expiries of what competes for
+ * it (EDF, which saves the most certificates a fixed rate can save), each started at a stable
+ * jitter within the minute; and how many of those competing are at risk: what is left of this
+ * minute's budget, then the rate each minute, reaches them only after their certificate expired.
+ * Renewals placed in later minutes are left out, so that is a lower bound.
+ */
+function chooseThisMinute(
+  competing: readonly PlanCandidate[],
+  now: number,
+  capacity: number,
+  rate: number,
+): { chosen: PlannedStart[]; atRisk: number } {
+  const thisMinute = Math.floor(now / MINUTE_MS);
+  const sorted = [...competing].sort(
     (a, b) => cmp(a.validUntil, b.validUntil) || cmp(a.actionAt, b.actionAt),
   );
-  const chosen = competing.slice(0, capacityOf(thisMinute)).map((c) => {
+  const chosen = sorted.slice(0, capacity).map((c) => {
     const start = Math.max(now, jitteredStart(c, thisMinute, Date.parse(c.validUntil)));
     const planned: PlannedStart = {
       hub: c.hub,
@@ -111,21 +250,21 @@ export function planRenewals(input: PlanInput): CapacityPlan {
     };
     return planned;
   });
-
-  // At risk: what competes for the slots from now on (what is left of this minute's budget, then
-  // the rate each minute), earliest expiry first, reached only after its certificate expired.
-  // Renewals placed in later minutes are left out, so this is a lower bound.
-  const firstMinute = capacityOf(thisMinute);
   let atRisk = 0;
-  competing.forEach((c, i) => {
+  sorted.forEach((c, i) => {
     const reachedAt =
-      i < firstMinute
+      i < capacity
         ? now
-        : (thisMinute + 1 + Math.floor((i - firstMinute) / Math.max(1, rate))) * MINUTE_MS;
+        : (thisMinute + 1 + Math.floor((i - capacity) / Math.max(1, rate))) * MINUTE_MS;
     if (rate === 0 || reachedAt >= Date.parse(c.validUntil)) atRisk += 1;
   });
+  return { chosen, atRisk };
+}
 
-  return { now: chosen, later: requests.length - chosen.length, late: late.length, atRisk };
+function sum(counts: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const n of counts.values()) total += n;
+  return total;
 }
 
 /**

@@ -17,9 +17,42 @@ export interface PacingState {
   /** Consecutive global pauses, to double the next one. */
   pauses: number;
   hubs: Record<string, { pausedUntil: string; pauses: number }>;
-  /** Attempts and failures per minute over the spike window. */
-  recent: { minute: string; attempts: number; failures: number }[];
+  /**
+   * Attempts and failures per minute over the spike window; `noShows`: of the failures, accepted
+   * requests that brought no certificate by their deadline.
+   */
+  recent: { minute: string; attempts: number; failures: number; noShows?: number }[];
   incidents: Incident[];
+  /**
+   * Renewals recover from a failure spike made of no-shows (an issuer outage: devices accept,
+   * then get no certificate): a few probe requests at a time, until one brings a certificate.
+   */
+  recovery?: Recovery;
+  /** When a probe brought a certificate: the failure-spike incident can be resolved. */
+  recoveredAt?: string;
+}
+
+/**
+ * After an issuer outage's pause, an accepted request proves nothing (the devices accepted
+ * during the outage too); only a new certificate does. Until one comes, at most
+ * `probeRequests` requests are outstanding at a time (`probes`: those accepted), instead of the
+ * full rate whose every acceptance, were the issuer still down, would be a device failing its
+ * re-registration and a wasted call.
+ */
+export interface Recovery {
+  since: string;
+  probes: Probe[];
+}
+
+/** An accepted request made while recovering, watched for its certificate. */
+export interface Probe {
+  hub: string;
+  deviceId: string;
+  at: string;
+  /** No new certificate by then: the probe failed (a no-show), and another may be sent. */
+  deadline: string;
+  /** The certificate it asked to replace: a record holding a later one has renewed. */
+  validUntil: string;
 }
 
 export type IncidentKind = 'hub-throttled' | 'failure-spike' | 'service-error';
@@ -41,6 +74,8 @@ export interface PacingPolicy {
   pauseMs: number;
   maxPauseMs: number;
   throttlePauseMs: number;
+  /** Requests outstanding at a time while renewals recover from an issuer outage. */
+  probeRequests: number;
 }
 
 export const DEFAULT_PACING_POLICY: PacingPolicy = {
@@ -51,6 +86,8 @@ export const DEFAULT_PACING_POLICY: PacingPolicy = {
   pauseMs: 15 * MINUTE_MS,
   maxPauseMs: 4 * 60 * MINUTE_MS,
   throttlePauseMs: MINUTE_MS,
+  // Three devices: one may be flaky or slow; any of them renewing shows the issuer works again.
+  probeRequests: 3,
 };
 
 export function initialPacing(now: string): PacingState {
@@ -72,7 +109,12 @@ export function usedThisMinute(state: PacingState, now: string): number {
   return state.minute === minuteOf(now) ? state.usedThisMinute : 0;
 }
 
-/** Takes up to `wanted` requests from the current minute's budget. */
+/**
+ * Takes up to `wanted` requests from the current minute's budget. While recovering from an
+ * issuer outage, the budget is what the probes leave: `probeRequests` less the probes
+ * outstanding and less what this minute already used, so at most that many a minute and none
+ * while that many wait for their certificates.
+ */
 export function reserve(
   state: PacingState,
   now: string,
@@ -80,7 +122,10 @@ export function reserve(
   policy: PacingPolicy,
 ): { state: PacingState; granted: number } {
   const used = usedThisMinute(state, now);
-  const granted = Math.max(0, Math.min(wanted, policy.renewalsPerMinute - used));
+  const limit = state.recovery
+    ? Math.min(policy.renewalsPerMinute, policy.probeRequests - state.recovery.probes.length)
+    : policy.renewalsPerMinute;
+  const granted = Math.max(0, Math.min(wanted, limit - used));
   return { state: { ...state, minute: minuteOf(now), usedThisMinute: used + granted }, granted };
 }
 
@@ -163,11 +208,13 @@ export function recordOutcome(
     last && last.minute === minute ? { ...last } : { minute, attempts: 0, failures: 0 };
   bucket.attempts += 1;
   if (failed) bucket.failures += 1;
+  if (outcome === 'no-show') bucket.noShows = (bucket.noShows ?? 0) + 1;
   next.recent = [...next.recent.filter((b) => b.minute !== minute), bucket];
   if (outcome === 'accepted' && next.hubs[hub]) next.hubs[hub] = { ...next.hubs[hub]!, pauses: 0 };
 
   const attempts = next.recent.reduce((n, b) => n + b.attempts, 0);
   const failures = next.recent.reduce((n, b) => n + b.failures, 0);
+  const noShows = next.recent.reduce((n, b) => n + (b.noShows ?? 0), 0);
   if (
     attempts >= policy.spikeMinAttempts &&
     failures / attempts >= policy.spikeFailureRatio &&
@@ -175,6 +222,12 @@ export function recordOutcome(
   ) {
     next = pauseAll(next, now, policy);
     next.recent = []; // judge the next window afresh once renewals resume
+    // Mostly no-shows: the devices answer but get no certificate (the issuer or DPS is down).
+    // An acceptance after the pause would prove nothing, so renewals resume with probes
+    // (Recovery). Refusals and timeouts are judged by the answers themselves, which the window
+    // counts at once: those resume at the full rate, as before.
+    if (noShows * 2 >= failures)
+      next.recovery = { since: next.pausedUntil!, probes: next.recovery?.probes ?? [] };
     open(
       'failure-spike',
       `${failures} of the last ${attempts} renewal attempts failed (an issuer or DPS outage?); renewals paused`,
@@ -198,11 +251,13 @@ export function resolveIncidents(
   const attempts = recent.reduce((n, b) => n + b.attempts, 0);
   const failures = recent.reduce((n, b) => n + b.failures, 0);
   const healthy = attempts > 0 && failures / attempts < policy.spikeFailureRatio;
+  // While probing, only a new certificate ends a fleet-wide incident (settleProbes).
+  const working = !state.recovery && (healthy || state.recoveredAt !== undefined);
   const incidents = state.incidents.filter((incident) => {
     const over =
       incident.kind === 'hub-throttled'
         ? !isPaused({ ...state, pausedUntil: undefined }, now, incident.hub)
-        : !isPaused({ ...state, hubs: {} }, now) && healthy;
+        : !isPaused({ ...state, hubs: {} }, now) && working;
     if (over) resolved.push(incident);
     return !over;
   });
@@ -214,7 +269,40 @@ export function resolveIncidents(
     incidents.every((i) => i.kind === 'hub-throttled')
       ? 0
       : state.pauses;
-  return { state: { ...state, incidents, hubs, recent, pauses }, opened: [], resolved };
+  const next: PacingState = { ...state, incidents, hubs, recent, pauses };
+  if (incidents.every((i) => i.kind === 'hub-throttled')) delete next.recoveredAt;
+  return { state: next, opened: [], resolved };
+}
+
+/** Counts accepted requests made while recovering as probes (none when not recovering). */
+export function addProbes(state: PacingState, probes: readonly Probe[]): PacingState {
+  if (!state.recovery || probes.length === 0) return state;
+  return {
+    ...state,
+    recovery: { ...state.recovery, probes: [...state.recovery.probes, ...probes] },
+  };
+}
+
+/**
+ * What became of the probes (`renewed`: the device's record holds a later certificate): one
+ * renewal ends the recovery, and renewals go back to the full rate; a probe whose deadline passed
+ * without one is dropped, making room for the next; the others wait.
+ */
+export function settleProbes(
+  state: PacingState,
+  now: string,
+  renewed: (probe: Probe) => boolean,
+): PacingState {
+  const recovery = state.recovery;
+  if (!recovery) return state;
+  if (recovery.probes.some(renewed)) {
+    const next: PacingState = { ...state, recoveredAt: now };
+    delete next.recovery;
+    return next;
+  }
+  const waiting = recovery.probes.filter((p) => now < p.deadline);
+  if (waiting.length === recovery.probes.length) return state;
+  return { ...state, recovery: { ...recovery, probes: waiting } };
 }
 
 function pauseAll(state: PacingState, now: string, policy: PacingPolicy): PacingState {

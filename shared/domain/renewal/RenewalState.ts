@@ -8,7 +8,7 @@ import { MethodOutcomeKind } from './MethodOutcome';
  *   healthy ──due──> due ──asked──> requested ──new certificate──> healthy (renewed)
  *                     │               │  └─deadline passed─> retrying ──> requested …
  *                     │               └─refused/timeout────> retrying  (backoff by class)
- *                     └─offline──> unreachable ──connects──> requested …
+ *                     └─offline, or known disconnected──> unreachable ──connects──> requested …
  *   retrying/… ──too many failures, not found──> failed;   any ──validUntil passed──> expired
  *   due/requested/retrying/unreachable/failed ──newer certificate in another hub──> moved
  */
@@ -20,7 +20,11 @@ export type RenewalStatus =
   | 'requested'
   /** An attempt failed (refused, timed out, no certificate by the deadline): try again later. */
   | 'retrying'
-  /** The device is offline: asked again as soon as it connects (or after a long interval). */
+  /**
+   * The device is offline: it answered 404103, or the ledger knows it is disconnected and it was
+   * not called (awaitConnection.ts). Asked as soon as it connects; else after the offline recheck,
+   * or, when known disconnected, at the blind try shortly before expiry.
+   */
   | 'unreachable'
   /** Given up (not found, disabled, too many failures): needs a person or a new certificate. */
   | 'failed'

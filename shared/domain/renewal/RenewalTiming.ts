@@ -14,6 +14,12 @@ export interface RenewalTiming {
   timeoutBackoff: Backoff;
   /** Offline devices are asked when they connect; also after this, in case that event is missed. */
   offlineRecheckMs: number;
+  /**
+   * A device known to be disconnected (awaitConnection.ts) is not called while its certificate
+   * has more than this left: it is asked when it connects. Within it, a call is tried anyway
+   * (a blind try), in case the connection event that would have said so was lost.
+   */
+  offlineBlindTryMs: number;
   /** After throttling or a service error: try again this much later (no attempt counted). */
   serviceRetryMs: number;
 }
@@ -29,6 +35,7 @@ export const DEFAULT_RENEWAL_TIMING: RenewalTiming = {
   refusalBackoff: { baseMs: HOUR_MS, maxMs: 32 * HOUR_MS },
   timeoutBackoff: { baseMs: 5 * MINUTE_MS, maxMs: HOUR_MS },
   offlineRecheckMs: 6 * HOUR_MS,
+  offlineBlindTryMs: 6 * HOUR_MS,
   serviceRetryMs: MINUTE_MS,
 };
 

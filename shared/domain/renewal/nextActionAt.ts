@@ -1,12 +1,13 @@
 import { DeviceRecord } from '../DeviceRecord';
 import { renewalOf } from './renewalTransitions';
+import { rotationSlotOf } from '../rotation/DeviceRotation';
 
 /**
  * When certfleet next has something to do for a device: the key of the renewal index, so one
  * range query ("action due before T") finds every device the sweep must look at, and nothing
  * else. Undefined: nothing to do until an event arrives.
  *
- * - healthy: when renewal falls due;
+ * - healthy: when renewal falls due, or its slot in a planned CA rotation if that is earlier;
  * - due, retrying, unreachable: the next attempt;
  * - requested: the deadline for the new certificate;
  * - failed: the expiry, to record it;
@@ -31,9 +32,15 @@ export function nextRenewalActionAt(record: DeviceRecord): string | undefined {
   const renewal = renewalOf(record);
   let at: string | undefined;
   switch (renewal.status) {
-    case 'healthy':
-      at = record.renewalDueAt;
+    case 'healthy': {
+      // A planned CA rotation's slot moves the renewal earlier (shared/domain/rotation).
+      const slot = rotationSlotOf(record);
+      at =
+        slot !== undefined && (!record.renewalDueAt || slot < record.renewalDueAt)
+          ? slot
+          : record.renewalDueAt;
       break;
+    }
     case 'due':
     case 'retrying':
     case 'unreachable':

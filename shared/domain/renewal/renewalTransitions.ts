@@ -4,6 +4,7 @@ import { DeviceRecord } from '../DeviceRecord';
 import { MethodOutcome, RenewalRequest } from './MethodOutcome';
 import { HEALTHY, RenewalState } from './RenewalState';
 import { RenewalTiming, backoffMs } from './RenewalTiming';
+import { markRotationServed, rotationCampaignOf } from '../rotation/DeviceRotation';
 
 /**
  * The renewal state machine's transitions: each observes one thing (renewal fell due, a
@@ -23,7 +24,8 @@ export function inCampaign(record: DeviceRecord): boolean {
 
 /**
  * Starts a campaign: renewal fell due (`due`), the capacity planner started it early
- * (`capacity`), or a person asked (`manual`). A device already in a campaign keeps it.
+ * (`capacity`), or a person asked (`manual`); a campaign that falls due at the device's slot in
+ * a planned CA rotation is recorded as `rotation`. A device already in a campaign keeps it.
  */
 export function startCampaign(
   record: DeviceRecord,
@@ -53,6 +55,9 @@ export function startCampaign(
   }
   // A campaign already runs; but a person may restart one that gave up.
   if (inCampaign(record) && !(trigger === 'manual' && status === 'failed')) return record;
+  // Due because of its slot in a planned CA rotation (sooner than its own renewal): the campaign
+  // says so, its requests give `rotation` as the reason, and its audit entries name the rotation.
+  const cause = trigger !== 'manual' && rotationCampaignOf(record) ? 'rotation' : trigger;
   const next = structuredClone(record);
   const campaignId = auditEntryId([
     'campaign',
@@ -67,13 +72,13 @@ export function startCampaign(
     status: 'due',
     campaignId,
     startedAt: now,
-    trigger,
+    trigger: cause,
     attempts: 0,
     failures: 0,
     nextAttemptAt: now,
   };
   next.updatedAt = now;
-  const fields: Partial<RenewalAuditFields> = { trigger };
+  const fields: Partial<RenewalAuditFields> = { trigger: cause };
   if (requestedBy) fields.requestedBy = requestedBy.who;
   next.pendingAudit.push(
     renewalAudit(
@@ -301,6 +306,7 @@ export function newCertificateArrived(
   // disabled) is no campaign: the device got its new certificate by itself.
   const campaign =
     inCampaign(record) || (renewal.status === 'expired' && renewal.campaignId !== undefined);
+  markRotationServed(record, occurredAt, campaign ? 'certfleet' : 'device');
   if (!campaign) {
     // Back from another hub, or re-provisioned after expiry: the record carries on.
     if (renewal.status === 'expired' || renewal.status === 'moved') record.renewal = { ...HEALTHY };
@@ -430,6 +436,9 @@ export function renewalAudit(
       attempts: renewal.attempts,
       failures: renewal.failures,
       ...(renewal.trigger ? { trigger: renewal.trigger } : {}),
+      ...(renewal.trigger === 'rotation' && record.rotation
+        ? { rotationId: record.rotation.id }
+        : {}),
       ...fields,
     },
   };

@@ -44,6 +44,11 @@ const AUDIT_EVENT_TYPES: Record<AuditEventType, true> = {
   'alert.delivered': true,
   'report.written': true,
   'audit.chain-broken': true,
+  'rotation.declared': true,
+  'rotation.planned': true,
+  'rotation.scheduled': true,
+  'rotation.completed': true,
+  'rotation.cancelled': true,
 };
 
 export const AUDIT_EVENT_TYPE_NAMES = Object.keys(AUDIT_EVENT_TYPES) as AuditEventType[];

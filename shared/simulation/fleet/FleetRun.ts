@@ -144,6 +144,7 @@ async function drive(
     events: 0,
     manualRequests: 0,
     sweepRequests: 0,
+    awaitingConnection: 0,
     deliveryRuns: 0,
     checkpoints: 0,
     dailyReports: 0,
@@ -219,6 +220,7 @@ async function drive(
         const report = await services.renewals.sweep();
         stats.sweeps += 1;
         stats.sweepRequests += report.requested;
+        stats.awaitingConnection += report.awaitingConnection;
         lastSweep = Math.floor(sweepAt / MINUTE_MS) * MINUTE_MS;
         pausedUntil = report.pausedUntil ? Date.parse(report.pausedUntil) : -Infinity;
         await deliverAlerts();

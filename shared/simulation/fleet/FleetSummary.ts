@@ -23,6 +23,27 @@ export type RenewalPath =
   /** The certificate had expired; the device re-provisioned through DPS. */
   | 're-provisioned-after-expiry';
 
+/**
+ * Why a direct-method call brought no renewal (every call but the one whose request the new
+ * certificate answers): what the device answered, and for an acceptance, what became of it.
+ */
+export type CallWithoutRenewal =
+  | 'offline'
+  | 'not-found'
+  | 'timeout'
+  /** Refused: busy (a refusing device). */
+  | 'refused-busy'
+  /** Refused: already renewing on its own schedule (409). */
+  | 'refused-already-renewing'
+  /** Accepted; its re-registration failed at DPS (down, throttled, not enrolled). */
+  | 'accepted-dps-failed'
+  /** Accepted; the device failed mid-renewal (a reset, a CSR signed with the wrong key). */
+  | 'accepted-device-failed'
+  /** Accepted while still on an earlier request's renewal: that request's certificate counts. */
+  | 'accepted-while-renewing'
+  /** Accepted; no certificate and no failure by the end (still renewing, or lost offline). */
+  | 'accepted-no-result';
+
 /** Why a device's certificate expired. */
 export type ExpiryExplanation =
   /** Not reachable at any moment from the time renewal fell due (or its last answer) to expiry. */
@@ -66,7 +87,22 @@ export interface FleetSummary {
   requests: {
     total: number;
     byAnswer: Partial<Record<CallAnswer, number>>;
+    /**
+     * Calls per renewal certfleet asked for (paths certfleet-sweep, certfleet-after-connect and
+     * manual): every call, whatever its answer, over the renewals they brought.
+     */
+    perCertfleetRenewal: number;
     busiestMinute?: { minute: string; requests: number };
+    /** The calls that brought no renewal, by why, by why certfleet asked and by device kind. */
+    withoutRenewal: {
+      total: number;
+      byCause: Partial<Record<CallWithoutRenewal, number>>;
+      /** The request's `reason`: due, capacity, retry, device-connected, manual, rotation. */
+      byReason: Partial<Record<string, number>>;
+      byKind: Partial<Record<DeviceKind, number>>;
+      /** Of them, made while the stand-in DPS was down (an issuer outage). */
+      duringDpsOutage: number;
+    };
   };
   failures: {
     /** As certfleet recorded them (renewal.requested outcomes, renewal.failed reasons). */
@@ -136,6 +172,8 @@ export interface FleetSummary {
 export interface RunStatistics {
   sweeps: number;
   sweepRequests: number;
+  /** Devices the sweeps planned and did not call: known to be disconnected (awaitConnection). */
+  awaitingConnection: number;
   batches: number;
   events: number;
   manualRequests: number;
@@ -162,6 +200,9 @@ export function describeSummary(s: FleetSummary): string {
     `Renewals: ${s.renewals.total} (${s.renewals.newKeyPair} with a new key pair, ${s.renewals.sameKeyPair} with the same)`,
     `  by path: device itself ${s.renewals.byPath.device}, certfleet sweep ${s.renewals.byPath['certfleet-sweep']}, certfleet after connect ${s.renewals.byPath['certfleet-after-connect']}, manual ${s.renewals.byPath.manual}, device during a campaign ${s.renewals.byPath['device-during-campaign']}, re-provisioned after expiry ${s.renewals.byPath['re-provisioned-after-expiry']}`,
     `Requests: ${s.requests.total} direct-method calls (${counts(s.requests.byAnswer)})${s.requests.busiestMinute ? `; busiest minute ${s.requests.busiestMinute.minute} with ${s.requests.busiestMinute.requests}` : ''}`,
+    `  ${s.requests.perCertfleetRenewal.toFixed(2)} calls per certfleet renewal; ${s.run.awaitingConnection} planned devices known to be disconnected not called (asked when they connect)`,
+    `  ${s.requests.withoutRenewal.total} calls brought no renewal (${counts(s.requests.withoutRenewal.byCause)}); ${s.requests.withoutRenewal.duringDpsOutage} of them during a DPS outage`,
+    `    asked as: ${counts(s.requests.withoutRenewal.byReason)}; devices: ${counts(s.requests.withoutRenewal.byKind)}`,
     `Failures: offline ${s.failures.offline}, refused ${s.failures.refused}, timeout ${s.failures.timeout}, no-show ${s.failures.noShow}, bad certificate ${s.failures.badCertificate}, DPS failure ${s.failures.dps}`,
     `  at the device (re-registration failed): ${counts(s.failures.duringRenewal)}`,
     `Expired: ${s.expired.total} certificates on ${s.expired.devices} devices (${counts(s.expired.byExplanation)}); ${s.expired.recovered} re-provisioned afterwards, ${s.expired.expiredAtEnd} expired at the end`,

@@ -51,6 +51,12 @@ export interface CallRecord {
   requestId: string;
   reason: string;
   answer: CallAnswer;
+  /**
+   * What the device was doing when asked, for the summary's account of calls that brought no
+   * renewal: a refusal because it was `already-renewing` on its own schedule, or being `busy`;
+   * an acceptance while it was still on an earlier request's renewal (`renewing-earlier`).
+   */
+  note?: 'already-renewing' | 'busy' | 'renewing-earlier';
 }
 
 export type RenewalFailureCause = 'device-reset' | DpsFailureReason;
@@ -59,6 +65,8 @@ export interface RenewalFailure {
   at: number;
   initiator: RenewalInitiator['by'];
   cause: RenewalFailureCause;
+  /** The request certfleet made, when certfleet asked for the renewal that failed. */
+  requestId?: string;
 }
 
 export interface Expiry {
@@ -161,8 +169,14 @@ export class SimulatedDevice {
    * an accepted renewal runs a minute or so later.
    */
   answer(request: RenewalRequest, t: number, world: DeviceWorld): MethodOutcome {
-    const record = (answer: CallAnswer) =>
-      this.calls.push({ at: t, requestId: request.requestId, reason: request.reason, answer });
+    const record = (answer: CallAnswer, note?: CallRecord['note']) =>
+      this.calls.push({
+        at: t,
+        requestId: request.requestId,
+        reason: request.reason,
+        answer,
+        ...(note ? { note } : {}),
+      });
     if (!this.created) {
       record('not-found');
       return { kind: 'not-found', errorCode: 404001 };
@@ -178,14 +192,14 @@ export class SimulatedDevice {
     if (this.renewing) {
       if (this.renewing.initiator.by === 'certfleet') {
         // Asked again while on it: yes, the certificate is coming.
-        record('accepted');
+        record('accepted', 'renewing-earlier');
         return { kind: 'accepted', status: 202, payload: { requestId: request.requestId } };
       }
-      record('refused');
+      record('refused', 'already-renewing');
       return { kind: 'refused', status: 409, payload: { reason: 'already renewing' } };
     }
     if (this.random.chance(this.profile.refusalProbability)) {
-      record('refused');
+      record('refused', 'busy');
       return { kind: 'refused', status: 409, payload: { reason: 'busy' } };
     }
     record('accepted');
@@ -342,7 +356,12 @@ export class SimulatedDevice {
     cause: RenewalFailureCause,
     retryAfterSeconds?: number,
   ): void {
-    this.failures.push({ at: t, initiator: initiator.by, cause });
+    this.failures.push({
+      at: t,
+      initiator: initiator.by,
+      cause,
+      ...(initiator.by === 'certfleet' ? { requestId: initiator.requestId } : {}),
+    });
     if (cause === 'throttled') {
       // Every DPS client retries a 429, after Retry-After and a jitter (Learn, "Troubleshoot DPS").
       const wait = ((retryAfterSeconds ?? 60) + this.random.integer(1, 30)) * SECOND;

@@ -5,9 +5,9 @@ import { RenewalStatus } from '../../domain/renewal/RenewalState';
 import { Services } from '../../services';
 import { DeviceKind } from './DeviceProfile';
 import { FleetRecords } from './FleetRecords';
-import { ExpiryExplanation, FleetSummary, RenewalPath } from './FleetSummary';
+import { CallWithoutRenewal, ExpiryExplanation, FleetSummary, RenewalPath } from './FleetSummary';
 import { explainExpiry } from './explainExpiry';
-import { CallAnswer, HeldCertificate } from './SimulatedDevice';
+import { CallAnswer, CallRecord, HeldCertificate, SimulatedDevice } from './SimulatedDevice';
 import { SimulatedFleet } from './SimulatedFleet';
 
 /** The parts of a summary that count what happened in the run. */
@@ -38,10 +38,11 @@ export function countFleet(
   settings: Services['settings'],
   end: number,
 ): FleetCounts {
+  const renewals = countRenewals(records);
   return {
     devices: countDevices(records.fleet),
-    renewals: countRenewals(records),
-    requests: countRequests(records),
+    renewals,
+    requests: countRequests(records, renewals),
     failures: countFailures(records),
     expired: countExpiries(records, settings, end),
     findings: countFindings(records),
@@ -101,8 +102,14 @@ function renewalPathOf(entry: AuditEntry, held: HeldCertificate): RenewalPath {
   return 'certfleet-sweep';
 }
 
-/** certfleet's direct-method calls, by the devices' answers, and the busiest minute. */
-function countRequests(records: FleetRecords): FleetSummary['requests'] {
+/**
+ * certfleet's direct-method calls, by the devices' answers, the busiest minute, and the calls
+ * per renewal certfleet asked for.
+ */
+function countRequests(
+  records: FleetRecords,
+  renewals: FleetSummary['renewals'],
+): FleetSummary['requests'] {
   let busiestMinute: FleetSummary['requests']['busiestMinute'];
   for (const [minute, n] of [...records.callsPerMinute.entries()].sort((a, b) => a[0] - b[0])) {
     if (!busiestMinute || n > busiestMinute.requests)
@@ -110,11 +117,76 @@ function countRequests(records: FleetRecords): FleetSummary['requests'] {
   }
   const byAnswer: Partial<Record<CallAnswer, number>> = {};
   for (const { call } of records.calls) byAnswer[call.answer] = (byAnswer[call.answer] ?? 0) + 1;
+  const asked =
+    renewals.byPath['certfleet-sweep'] +
+    renewals.byPath['certfleet-after-connect'] +
+    renewals.byPath.manual;
   return {
     total: records.calls.length,
     byAnswer,
+    perCertfleetRenewal: asked > 0 ? records.calls.length / asked : 0,
     ...(busiestMinute ? { busiestMinute } : {}),
+    withoutRenewal: countCallsWithoutRenewal(records),
   };
+}
+
+/**
+ * The calls that brought no renewal: every call whose request id no issued certificate answers,
+ * each with why (callWithoutRenewal), the reason it was asked with, the device's kind, and
+ * whether DPS was down when it was made.
+ */
+function countCallsWithoutRenewal(
+  records: FleetRecords,
+): FleetSummary['requests']['withoutRenewal'] {
+  const result: FleetSummary['requests']['withoutRenewal'] = {
+    total: 0,
+    byCause: {},
+    byReason: {},
+    byKind: {},
+    duringDpsOutage: 0,
+  };
+  const outages = records.fleet.options.dpsOutages.map((o) => ({
+    from: Date.parse(o.from),
+    until: Date.parse(o.until),
+  }));
+  for (const { device, call } of records.calls) {
+    const cause = callWithoutRenewal(device, call);
+    if (!cause) continue;
+    result.total += 1;
+    result.byCause[cause] = (result.byCause[cause] ?? 0) + 1;
+    result.byReason[call.reason] = (result.byReason[call.reason] ?? 0) + 1;
+    const kind = device.profile.kind;
+    result.byKind[kind] = (result.byKind[kind] ?? 0) + 1;
+    if (outages.some((o) => call.at >= o.from && call.at < o.until)) result.duringDpsOutage += 1;
+  }
+  return result;
+}
+
+/** Why a call brought no renewal; undefined when a certificate answers its request. */
+function callWithoutRenewal(
+  device: SimulatedDevice,
+  call: CallRecord,
+): CallWithoutRenewal | undefined {
+  switch (call.answer) {
+    case 'offline':
+    case 'not-found':
+    case 'timeout':
+      return call.answer;
+    case 'refused':
+      return call.note === 'already-renewing' ? 'refused-already-renewing' : 'refused-busy';
+    case 'accepted': {
+      const answered = device.certificates.some(
+        (c) => c.initiator.by === 'certfleet' && c.initiator.requestId === call.requestId,
+      );
+      if (answered) return undefined;
+      if (call.note === 'renewing-earlier') return 'accepted-while-renewing';
+      const failure = device.failures.find((f) => f.requestId === call.requestId);
+      if (!failure) return 'accepted-no-result';
+      return failure.cause === 'device-reset' || failure.cause === 'csr-rejected'
+        ? 'accepted-device-failed'
+        : 'accepted-dps-failed';
+    }
+  }
 }
 
 /** Failures as certfleet recorded them, and as the devices met them. */

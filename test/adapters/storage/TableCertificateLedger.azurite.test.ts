@@ -1,10 +1,16 @@
+import { odata } from '@azure/data-tables';
 import { WriteConflict } from '../../../shared/app/ports';
 import { mapWithConcurrency } from '../../../shared/app/concurrency';
 import {
-  DUE_SHARDS,
   TableCertificateLedger,
   chunkText,
 } from '../../../shared/adapters/storage/TableCertificateLedger';
+import {
+  INDEX_ROW_PREFIX,
+  PARTITIONS_PER_HUB,
+  devicePartition,
+  escapeKey,
+} from '../../../shared/adapters/storage/storageKeys';
 import { AuditEntry } from '../../../shared/domain/AuditEntry';
 import { DeviceRecord, newDeviceRecord } from '../../../shared/domain/DeviceRecord';
 import { DeviceKey } from '../../../shared/domain/DeviceKey';
@@ -53,15 +59,10 @@ async function dueEntries(ledger: TableCertificateLedger, before: string) {
   return entries;
 }
 
-function aLedger(log?: { devices?: TableRequestLog; due?: TableRequestLog }) {
-  const prefix = freshPrefix();
-  const devicesTable = `${prefix}devices`;
-  const dueTable = `${prefix}due`;
-  const ledger = new TableCertificateLedger(
-    tableClient(devicesTable, log?.devices),
-    tableClient(dueTable, log?.due),
-  );
-  return { ledger, devicesTable, dueTable };
+function aLedger(log?: TableRequestLog) {
+  const ledgerTable = `${freshPrefix()}ledger`;
+  const ledger = new TableCertificateLedger(tableClient(ledgerTable, log));
+  return { ledger, ledgerTable };
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -70,9 +71,18 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-async function dueEntitiesOf(dueTable: string, deviceId: string) {
-  const entities = await collect(tableClient(dueTable).listEntities<{ deviceId: string }>());
-  return entities.filter((e) => e.deviceId === deviceId);
+/** The renewal-index rows stored for a device: in its record's partition, RowKey `~<actionAt>~<id>`. */
+async function indexRowsOf(ledgerTable: string, key: DeviceKey) {
+  const partition = devicePartition(key);
+  const entities = await collect(
+    tableClient(ledgerTable).listEntities({
+      queryOptions: { filter: odata`PartitionKey eq ${partition}` },
+    }),
+  );
+  return entities.filter(
+    (e) =>
+      e.rowKey?.startsWith(INDEX_ROW_PREFIX) && e.rowKey.endsWith(`~${escapeKey(key.deviceId)}`),
+  );
 }
 
 describe('TableCertificateLedger on Azurite', () => {
@@ -182,13 +192,22 @@ describe('TableCertificateLedger on Azurite', () => {
     expect(await ledger.findByDeviceId('meter-3')).toEqual([]);
   });
 
-  it('lists every record past the first page, and only one hub when asked', async () => {
-    const { ledger } = aLedger();
-    // The adapter pages by 500: 520 records in one hub need a second page.
-    const big = Array.from({ length: 520 }, (_, i) => ({
-      hub: 'hub-big',
-      deviceId: `d-${String(i).padStart(4, '0')}`,
-    }));
+  it('lists every record past the first page of its partition, in device id order, and only one hub when asked', async () => {
+    const log = tableRequestLog();
+    const { ledger } = aLedger(log);
+    // A hub's listing reads each of its 16 partitions 100 records at a time and merges them:
+    // 130 devices in each of two partitions need a second page of both, and 40 more elsewhere.
+    const inPartition = new Map<string, number>();
+    const big: DeviceKey[] = [];
+    for (let i = 0; big.length < 300; i += 1) {
+      const key = { hub: 'hub-big', deviceId: `d-${String(i).padStart(5, '0')}` };
+      const partition = devicePartition(key).slice(-2);
+      const held = inPartition.get(partition) ?? 0;
+      const wanted = partition === '00' || partition === '01' ? 130 : 4;
+      if (held >= wanted) continue;
+      inPartition.set(partition, held + 1);
+      big.push(key);
+    }
     const small = [
       { hub: 'hub-small', deviceId: 'x-1' },
       { hub: 'hub-small', deviceId: 'x-2' },
@@ -197,17 +216,20 @@ describe('TableCertificateLedger on Azurite', () => {
     await mapWithConcurrency([...big, ...small], 16, (key) =>
       ledger.write(aRecord(key), undefined),
     );
+    log.clear();
 
     const all = await collect(ledger.list());
-    expect(all).toHaveLength(523);
-    expect(new Set(all.map((r) => `${r.hub}/${r.deviceId}`)).size).toBe(523);
-    // Ordered by hub, then device id.
-    expect(all.map((r) => r.hub)).toEqual([
-      ...big.map(() => 'hub-big'),
-      'hub-other',
-      'hub-small',
-      'hub-small',
+    expect(all).toHaveLength(303);
+    // Ordered by hub, then device id, across the partitions.
+    expect(all.map((r) => `${r.hub}/${r.deviceId}`)).toEqual([
+      ...big.map((k) => `hub-big/${k.deviceId}`).sort(),
+      'hub-other/x-1',
+      'hub-small/x-1',
+      'hub-small/x-2',
     ]);
+    // The two crowded partitions were read past their first page.
+    const continued = log.requests.filter((r) => /NextRowKey=/i.test(r.url));
+    expect(continued.length).toBeGreaterThanOrEqual(2);
 
     const smallHub = await collect(ledger.list({ hub: 'hub-small' }));
     expect(smallHub.map((r) => r.deviceId)).toEqual(['x-1', 'x-2']);
@@ -215,7 +237,7 @@ describe('TableCertificateLedger on Azurite', () => {
   });
 
   it('round-trips a record larger than a 64 KiB table property, and one that shrinks again', async () => {
-    const { ledger, devicesTable } = aLedger();
+    const { ledger, ledgerTable } = aLedger();
     // ASCII only: Azurite 3.35 decodes request bodies per 64 KiB stream chunk and mangles a
     // multi-byte character that straddles two (unicode ids are covered with small records).
     const key = { hub: HUB, deviceId: 'gateway-0001' };
@@ -242,8 +264,13 @@ describe('TableCertificateLedger on Azurite', () => {
     const read = await ledger.read(key);
     expect(read?.value).toEqual(large);
 
-    const [entity] = await collect(tableClient(devicesTable).listEntities());
-    expect(Number(entity?.['docChunks'])).toBeGreaterThan(2);
+    const entity = await tableClient(ledgerTable).getEntity(
+      devicePartition(key),
+      escapeKey(key.deviceId),
+    );
+    expect(Number(entity['docChunks'])).toBeGreaterThan(2);
+    // The record and its index row went in one transaction, the record at its largest.
+    expect(await indexRowsOf(ledgerTable, key)).toHaveLength(1);
 
     const small = { ...large, pendingAudit: [] };
     await ledger.write(small, { value: large, etag });
@@ -283,7 +310,7 @@ describe('TableCertificateLedger on Azurite', () => {
   });
 
   it('moves the index entry when renewalDueAt changes and drops it when the device is deleted', async () => {
-    const { ledger, dueTable } = aLedger();
+    const { ledger, ledgerTable } = aLedger();
     const key = { hub: HUB, deviceId: 'thermostat-0001' };
     const first = aRecord(key, dueAt('2026-11-24T00:00:00.000Z'));
     let etag = await ledger.write(first, undefined);
@@ -298,18 +325,18 @@ describe('TableCertificateLedger on Azurite', () => {
     expect(await dueEntries(ledger, '2027-01-01T00:00:00.000Z')).toEqual([
       { ...key, renewalDueAt: '2026-12-20T00:00:00.000Z' },
     ]);
-    expect(await dueEntitiesOf(dueTable, key.deviceId)).toHaveLength(1);
+    expect(await indexRowsOf(ledgerTable, key)).toHaveLength(1);
 
     // A write that does not change the due date leaves the one entry alone.
     const seen = { ...renewed, lastSeenAt: NOW };
     etag = await ledger.write(seen, { value: renewed, etag });
-    expect(await dueEntitiesOf(dueTable, key.deviceId)).toHaveLength(1);
+    expect(await indexRowsOf(ledgerTable, key)).toHaveLength(1);
 
     const deleted: DeviceRecord = { ...seen, lifecycle: 'deleted', deletedAt: NOW };
     delete deleted.renewalDueAt;
     await ledger.write(deleted, { value: seen, etag });
     expect(await dueEntries(ledger, '2030-01-01T00:00:00.000Z')).toEqual([]);
-    expect(await dueEntitiesOf(dueTable, key.deviceId)).toEqual([]);
+    expect(await indexRowsOf(ledgerTable, key)).toEqual([]);
   });
 
   it('keeps the winning writer in the renewal index when a rival write loses', async () => {
@@ -324,35 +351,39 @@ describe('TableCertificateLedger on Azurite', () => {
     await ledger.write(winner, asRead);
     await expect(ledger.write(loser, asRead)).rejects.toBeInstanceOf(WriteConflict);
 
-    // The index may hold an extra entry (readers check the record), never miss the real one.
+    // The record and its index rows change in one transaction: the loser's entry was never
+    // written, so the index holds the winner's alone.
     const due = await dueEntries(ledger, T);
-    expect(due).toContainEqual({ ...key, renewalDueAt: '2026-11-28T00:00:00.000Z' });
-    expect(due).not.toContainEqual({ ...key, renewalDueAt: '2026-11-24T00:00:00.000Z' });
+    expect(due).toEqual([{ ...key, renewalDueAt: '2026-11-28T00:00:00.000Z' }]);
     expect((await ledger.read(key))?.value.renewalDueAt).toBe('2026-11-28T00:00:00.000Z');
   });
 
-  it('reads only the due entries: with N devices not due and K due, actionsDueBefore costs K entities and one query per shard', async () => {
-    const due = tableRequestLog();
-    const { ledger } = aLedger({ due });
+  it('reads only the due entries: with N devices not due and K due in two hubs, actionsDueBefore costs K entities, one query for the hubs and one per partition of each hub', async () => {
+    const log = tableRequestLog();
+    const { ledger } = aLedger(log);
+    const hubs = ['hub-a', 'hub-b'];
     const notDue = Array.from({ length: 60 }, (_, i) => ({
+      hub: hubs[i % 2]!,
       deviceId: `later-${i}`,
       renewalDueAt: new Date(Date.parse(T) + (i + 1) * 3_600_000).toISOString(),
     }));
     const dueSoon = Array.from({ length: 4 }, (_, i) => ({
+      hub: hubs[i % 2]!,
       deviceId: `soon-${i}`,
       renewalDueAt: new Date(Date.parse(T) - (i + 1) * 3_600_000).toISOString(),
     }));
-    await mapWithConcurrency([...notDue, ...dueSoon], 16, ({ deviceId, renewalDueAt }) =>
-      ledger.write(aRecord({ deviceId }, dueAt(renewalDueAt)), undefined),
+    await mapWithConcurrency([...notDue, ...dueSoon], 16, ({ hub, deviceId, renewalDueAt }) =>
+      ledger.write(aRecord({ hub, deviceId }, dueAt(renewalDueAt)), undefined),
     );
-    due.clear();
+    log.clear();
 
     const answer = await dueEntries(ledger, T);
 
     expect(answer.map((d) => d.deviceId).sort()).toEqual(dueSoon.map((d) => d.deviceId).sort());
-    expect(due.entitiesReturned()).toBe(dueSoon.length);
-    expect(due.requests).toHaveLength(DUE_SHARDS);
-    expect(due.requests.every((r) => r.method === 'GET')).toBe(true);
+    // The K due index rows, and the `~hubs` rows naming the two hubs; no record, no later row.
+    expect(log.entitiesReturned()).toBe(dueSoon.length + hubs.length);
+    expect(log.requests).toHaveLength(1 + hubs.length * PARTITIONS_PER_HUB);
+    expect(log.requests.every((r) => r.method === 'GET')).toBe(true);
   });
 });
 

@@ -34,11 +34,9 @@ function dueAt(renewalDueAt: string): Partial<DeviceRecord> {
 }
 
 function aLedger() {
-  const prefix = freshPrefix();
-  const devicesTable = `${prefix}devices`;
-  const dueTable = `${prefix}due`;
-  const ledger = new TableCertificateLedger(tableClient(devicesTable), tableClient(dueTable));
-  return { ledger, devicesTable, dueTable };
+  const ledgerTable = `${freshPrefix()}ledger`;
+  const ledger = new TableCertificateLedger(tableClient(ledgerTable));
+  return { ledger, ledgerTable };
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -100,10 +98,10 @@ describe('a record storage can never hold, on Azurite', () => {
 
 describe('a table or container deleted after start-up, on Azurite', () => {
   it('creates the ledger table again on the read that finds it gone, and writes the record', async () => {
-    const { ledger, devicesTable } = aLedger();
+    const { ledger, ledgerTable } = aLedger();
     const key = { hub: 'contoso-hub', deviceId: 'meter-1' };
     await ledger.write(aRecord(key), undefined);
-    await tableClient(devicesTable).deleteTable();
+    await tableClient(ledgerTable).deleteTable();
 
     expect(await ledger.read(key)).toBeUndefined();
     await ledger.write(aRecord(key, { lifecycle: 'active' }), undefined);
@@ -111,36 +109,42 @@ describe('a table or container deleted after start-up, on Azurite', () => {
     expect((await ledger.read(key))?.value.deviceId).toBe('meter-1');
   });
 
-  it('creates the renewal index table again on the write that finds it gone', async () => {
-    const { ledger, dueTable } = aLedger();
+  // The renewal index lives in the ledger table (one table since the partitioned layout), so
+  // the write that finds the table gone must bring back the record, its index row and its hub.
+  it('creates the ledger table again on the write that finds it gone, with the index row and the hub it names', async () => {
+    const { ledger, ledgerTable } = aLedger();
     const key = { hub: 'contoso-hub', deviceId: 'meter-1' };
     await ledger.write(aRecord({ ...key, deviceId: 'first' }), undefined);
-    await tableClient(dueTable).deleteTable();
+    await tableClient(ledgerTable).deleteTable();
 
     await ledger.write(aRecord(key, dueAt('2026-11-30T00:00:00.000Z')), undefined);
 
     const due = await collect(ledger.actionsDueBefore('2026-12-01T00:00:00.000Z'));
     expect(due.map((e) => e.deviceId)).toEqual(['meter-1']);
+    expect((await collect(ledger.list())).map((r) => r.deviceId)).toEqual(['meter-1']);
   });
 
-  it('answers an empty list and an empty index when both tables are gone, and creates them again', async () => {
-    const { ledger, devicesTable, dueTable } = aLedger();
-    await ledger.write(aRecord({ hub: 'contoso-hub', deviceId: 'meter-1' }), undefined);
-    await tableClient(devicesTable).deleteTable();
-    await tableClient(dueTable).deleteTable();
+  it('answers an empty list and an empty index when the table is gone, and creates it again', async () => {
+    const { ledger, ledgerTable } = aLedger();
+    await ledger.write(
+      aRecord({ hub: 'contoso-hub', deviceId: 'meter-1' }, dueAt('2026-11-30T00:00:00.000Z')),
+      undefined,
+    );
+    await tableClient(ledgerTable).deleteTable();
 
     expect(await collect(ledger.list())).toEqual([]);
     expect(await collect(ledger.actionsDueBefore('2027-01-01T00:00:00.000Z'))).toEqual([]);
+    expect(await collect(ledger.list({ hub: 'contoso-hub' }))).toEqual([]);
     await ledger.write(aRecord({ hub: 'contoso-hub', deviceId: 'meter-2' }), undefined);
     expect((await collect(ledger.list())).map((r) => r.deviceId)).toEqual(['meter-2']);
   });
 
   it('treats a record deleted with its table between read and write as changed: read and decide again', async () => {
-    const { ledger, devicesTable } = aLedger();
+    const { ledger, ledgerTable } = aLedger();
     const key = { hub: 'contoso-hub', deviceId: 'meter-1' };
     await ledger.write(aRecord(key), undefined);
     const stored = await ledger.read(key);
-    await tableClient(devicesTable).deleteTable();
+    await tableClient(ledgerTable).deleteTable();
 
     await expect(ledger.write(aRecord(key, { lifecycle: 'active' }), stored)).rejects.toMatchObject(
       {

@@ -211,6 +211,50 @@ describe('RenewDevices under the quotas', () => {
     expect(w.trail().filter((e) => e.type === 'renewal.failed')).toHaveLength(20);
   });
 
+  it('resumes after an issuer outage with three probe requests, and at the full rate once one brings a certificate', async () => {
+    const w = new RenewalWorld();
+    const dark = Array.from({ length: 20 }, (_, i) => `dark-${String(i).padStart(4, '0')}`);
+    // Due once the outage's pause is over (80 minutes after the others).
+    const later = Array.from({ length: 10 }, (_, i) => `later-${String(i).padStart(4, '0')}`);
+    await w.given(
+      ...dark.map((id) => aDeviceNamed(id)),
+      ...later.map((id) => shifted(id, 80 * MINUTE_MS)),
+    );
+    await w.sweepAt(DUE);
+    const spike = await w.sweepAt(plus(DUE, HOUR_MS + MINUTE_MS));
+    expect(spike.incidentsOpened.map((i) => i.kind)).toEqual(['failure-spike']);
+    const resumedAt = plus(startOfMinute(spike.pausedUntil!), 5 * MINUTE_MS);
+    expect(resumedAt >= plus(DUE, 80 * MINUTE_MS)).toBe(true);
+
+    // An acceptance proves nothing after an outage: three probes, then nobody while they wait.
+    const probing = await w.sweepAt(resumedAt);
+    const waiting = await w.sweepAt(plus(resumedAt, MINUTE_MS));
+    expect([probing.outcomes, waiting.outcomes]).toEqual([{ accepted: 3 }, {}]);
+    expect(waiting.incidentsResolved).toEqual([]);
+
+    // A probe's device reports its new certificate: the issuer works again.
+    const probe = w.methods.calls[20]!;
+    const stored = (await w.ledger.read({ hub: HUB, deviceId: probe.deviceId }))!;
+    await w.ledger.write(
+      {
+        ...shifted(probe.deviceId, 26 * 24 * HOUR_MS),
+        renewal: { status: 'healthy', attempts: 0, failures: 0 },
+      },
+      stored,
+    );
+    const recovered = await w.sweepAt(plus(resumedAt, 2 * MINUTE_MS));
+    const widened = await w.sweepAt(plus(resumedAt, 3 * MINUTE_MS));
+
+    expect(recovered.incidentsResolved.map((i) => i.kind)).toEqual(['failure-spike']);
+    expect(widened.outcomes).toEqual({ accepted: 7 });
+    expect(
+      w.methods.calls
+        .slice(20)
+        .map((c) => c.deviceId)
+        .sort(),
+    ).toEqual(later);
+  });
+
   it('pauses everyone under one service-error incident when IoT Hub refuses certfleet itself', async () => {
     const w = new RenewalWorld();
     w.methods.byDefault = {

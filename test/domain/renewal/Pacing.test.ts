@@ -5,6 +5,8 @@ import {
   Incident,
   PacingPolicy,
   PacingState,
+  Probe,
+  addProbes,
   initialPacing,
   isPaused,
   minuteOf,
@@ -12,6 +14,7 @@ import {
   release,
   reserve,
   resolveIncidents,
+  settleProbes,
   usedThisMinute,
 } from '../../../shared/domain/renewal/Pacing';
 import { deepFreeze, plus } from '../../support/renewalRecords';
@@ -385,6 +388,103 @@ describe('pacing', () => {
       expect(state.pauses).toBe(0);
       expect(next.state.pausedUntil).toBe(at(minutes(75)));
       expect(next.opened.map((i) => i.kind)).toEqual(['service-error']);
+    });
+  });
+
+  describe('recovery after an issuer outage', () => {
+    /** 20 accepted requests that brought no certificate by their deadline: an issuer outage. */
+    const anOutage = () => recordAll(initialPacing(T0), many(20, 'no-show', T0, 30_000)).state;
+    const aProbe = (deviceId: string, askedAt: string): Probe => ({
+      hub: CONTOSO,
+      deviceId,
+      at: askedAt,
+      deadline: plus(askedAt, minutes(60)),
+      validUntil: '2026-11-28T00:00:00.000Z',
+    });
+
+    it('resumes after a spike of no-shows with three requests, not the full rate', () => {
+      const paused = anOutage();
+      const resumedAt = paused.pausedUntil!;
+
+      const first = reserve(paused, resumedAt, 400, POLICY);
+      const sameMinute = reserve(first.state, plus(resumedAt, 10_000), 400, POLICY);
+
+      expect(paused.recovery).toEqual({ since: resumedAt, probes: [] });
+      expect([first.granted, sameMinute.granted]).toEqual([3, 0]);
+    });
+
+    it('asks nobody more while three accepted probes wait for their certificates', () => {
+      const resumedAt = anOutage().pausedUntil!;
+      const probing = addProbes(anOutage(), [
+        aProbe('meter-1', resumedAt),
+        aProbe('meter-2', resumedAt),
+        aProbe('meter-3', resumedAt),
+      ]);
+
+      expect(reserve(probing, plus(resumedAt, minutes(5)), 400, POLICY).granted).toBe(0);
+    });
+
+    it('asks another device in the next minute when a probe was refused rather than accepted', () => {
+      const resumedAt = anOutage().pausedUntil!;
+      const spent = reserve(anOutage(), resumedAt, 3, POLICY).state;
+      const oneAccepted = addProbes(spent, [aProbe('meter-1', resumedAt)]);
+
+      expect(reserve(oneAccepted, plus(resumedAt, minutes(1)), 400, POLICY).granted).toBe(2);
+    });
+
+    it('resumes at the full rate after a spike of refusals, which answers judge at once', () => {
+      const paused = recordAll(initialPacing(T0), many(20, 'refused', T0, 30_000)).state;
+
+      expect(paused.recovery).toBeUndefined();
+      expect(reserve(paused, paused.pausedUntil!, 400, POLICY).granted).toBe(400);
+    });
+
+    it('keeps the incident open while probing, however many requests are accepted', () => {
+      const paused = anOutage();
+      const resumedAt = paused.pausedUntil!;
+      const accepted = recordAll(paused, many(3, 'accepted', resumedAt)).state;
+
+      const change = resolveIncidents(accepted, plus(resumedAt, minutes(1)), POLICY);
+
+      expect(change.resolved).toEqual([]);
+      expect(change.state.incidents.map((i) => i.kind)).toEqual(['failure-spike']);
+    });
+
+    it('goes back to the full rate and resolves the incident once a probe brings a certificate', () => {
+      const paused = anOutage();
+      const resumedAt = paused.pausedUntil!;
+      const probes = [aProbe('meter-1', resumedAt), aProbe('meter-2', resumedAt)];
+      const probing = addProbes(recordAll(paused, many(2, 'accepted', resumedAt)).state, probes);
+      const renewedAt = plus(resumedAt, minutes(2));
+
+      const recovered = settleProbes(probing, renewedAt, (p) => p.deviceId === 'meter-2');
+      const change = resolveIncidents(recovered, renewedAt, POLICY);
+
+      expect(recovered.recovery).toBeUndefined();
+      expect(reserve(recovered, renewedAt, 400, POLICY).granted).toBe(400);
+      expect(change.resolved.map((i) => i.kind)).toEqual(['failure-spike']);
+      expect(change.state.pauses).toBe(0);
+      expect(change.state.recoveredAt).toBeUndefined();
+    });
+
+    it('drops a probe whose deadline passed without a certificate, making room for another', () => {
+      const resumedAt = anOutage().pausedUntil!;
+      const late = aProbe('meter-1', resumedAt);
+      const recent = aProbe('meter-2', plus(resumedAt, minutes(30)));
+      const probing = addProbes(anOutage(), [late, recent]);
+
+      const settled = settleProbes(probing, late.deadline, () => false);
+
+      expect(settled.recovery?.probes).toEqual([recent]);
+      expect(reserve(settled, late.deadline, 400, POLICY).granted).toBe(2);
+      expect(resolveIncidents(settled, late.deadline, POLICY).resolved).toEqual([]);
+    });
+
+    it('keeps no probes when renewals are not recovering', () => {
+      const state = initialPacing(T0);
+
+      expect(addProbes(state, [aProbe('meter-1', T0)])).toBe(state);
+      expect(settleProbes(state, T0, () => true)).toBe(state);
     });
   });
 

@@ -207,6 +207,36 @@ describe('a simulated fleet run end to end, on Azurite', () => {
     expect(succeeded.length).toBeGreaterThanOrEqual(byCertfleet);
   });
 
+  it('calls no device it knows to be offline, but for one blind try in the last 6 hours of its certificate', () => {
+    const blindTry = 6 * HOUR_MS;
+    let offline = 0;
+    for (const device of first.fleet.devices) {
+      // certfleet's view of the expiry is the reported one: off by the device's clock.
+      const skew = Math.abs(device.profile.clockOffsetMs);
+      const answeredOffline = device.calls.filter((c) => c.answer === 'offline');
+      offline += answeredOffline.length;
+      // A person who asks is called all the same.
+      for (const call of answeredOffline.filter((c) => c.reason !== 'manual')) {
+        const held = device.certificates.filter((c) => c.issuedAt <= call.at).at(-1)!;
+        expect({
+          device: device.deviceId,
+          left: held.validUntil - call.at <= blindTry + skew,
+        }).toEqual({ device: device.deviceId, left: true });
+      }
+    }
+    const calls = first.summary.requests.total;
+    expect(first.summary.run.awaitingConnection).toBeGreaterThan(offline);
+    expect(first.summary.requests.byAnswer.offline ?? 0).toBe(offline);
+    const asked =
+      first.summary.renewals.byPath['certfleet-sweep'] +
+      first.summary.renewals.byPath['certfleet-after-connect'] +
+      first.summary.renewals.byPath.manual;
+    expect(first.summary.requests.perCertfleetRenewal).toBeCloseTo(calls / asked, 10);
+    expect(describeSummary(first.summary)).toContain(
+      `${(calls / asked).toFixed(2)} calls per certfleet renewal; ${first.summary.run.awaitingConnection} planned devices known to be disconnected not called`,
+    );
+  });
+
   it('never asks more devices in a minute than the configured renewal rate', () => {
     const perMinute = new Map<string, number>();
     for (const e of first.audit.filter((e) => e.type === 'renewal.requested')) {
