@@ -20,7 +20,12 @@ import {
 } from './storageKeys';
 import { LegacyLedgerTables } from './LegacyLedgerTables';
 import { mapWithConcurrency } from '../../app/concurrency';
-import { OrderedRange, readActionsDueBefore, readActionsInOrder } from './dueIndexReads';
+import {
+  OrderedRange,
+  mergeInOrder,
+  readActionsDueBefore,
+  readActionsInOrder,
+} from './dueIndexReads';
 import { DeviceEntity, fromEntity, toEntity } from './ledgerEntity';
 
 export { chunkText } from './ledgerEntity';
@@ -299,14 +304,21 @@ export class TableCertificateLedger implements CertificateLedger {
 
   /**
    * The index in reading order (dueIndexReads.ts): one range query per partition of every
-   * hub, merged. Entries still in the legacy tables are not in it: the sweep reads those by
-   * `actionsDueBefore` until `certfleet ledger migrate` has moved them.
+   * hub, merged. While the legacy tables hold records, their due entries are merged in (read
+   * whole each time: a migration's passing cost).
    */
   async *actionsInOrder(range: OrderedRange): AsyncIterable<ActionEntry> {
     await this.ensureTables();
     const table = this.table;
     const partitions = (await this.hubs()).flatMap((hub) => partitionsOf(hub) ?? []);
-    yield* this.unlessTableGone(() => readActionsInOrder(table, partitions, range));
+    const ordered = this.unlessTableGone(() => readActionsInOrder(table, partitions, range));
+    if (!(await this.legacy?.holdsRecords())) {
+      yield* ordered;
+      return;
+    }
+    const legacy: ActionEntry[] = [];
+    for await (const entry of this.legacy!.actionsDueBefore(range.before)) legacy.push(entry);
+    yield* mergeInOrder(ordered, legacy, range);
   }
 
   async forgetAction(entry: ActionEntry): Promise<void> {

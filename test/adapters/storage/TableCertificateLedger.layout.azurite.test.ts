@@ -380,6 +380,17 @@ describe('the ledger tables of the layout before, read through and migrated, on 
     expect(dueNow.sort((a, b) => a.actionAt.localeCompare(b.actionAt))).toEqual(
       [dueSoon, oddId, chunked].map(entryOf),
     );
+    // The sweep reads the index in order: the legacy entries are merged in, in that order.
+    const moved = {
+      ...aRecord({ hub: 'hub-a', deviceId: 'new-1' }),
+      ...dueAt(dueSoon.renewalDueAt!),
+    };
+    await ledger.write(moved, undefined);
+    const inOrder = await collect(ledger.actionsInOrder({ before: T }));
+    expect(inOrder.map((e) => `${e.actionAt} ${e.hub}/${e.deviceId}`)).toEqual(
+      [...dueNow, entryOf(moved)].map((e) => `${e.actionAt} ${e.hub}/${e.deviceId}`).sort(),
+    );
+    expect(await collect(ledger.actionsInOrder({ before: T, limit: 2 }))).toHaveLength(2);
   });
 
   it('moves a legacy record into the new table on its next write, with its index row, and out of both legacy tables', async () => {
