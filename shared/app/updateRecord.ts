@@ -35,14 +35,16 @@ export async function updateRecord<V>(
   decide: (current: DeviceRecord | undefined) => RecordDecision<V>,
   beforeWrite: BeforeWrite = (record) => record,
 ): Promise<UpdatedRecord<V>> {
-  let inherited: TouchedRecord | undefined;
+  // Entries found pending in any read are another writer's: appended with a check of the trail
+  // (after a conflict, the winner's fresh entries are among them, and it appends them too).
+  const inheritedIds = new Set<string>();
   return retryOnWriteConflict(`ledger record ${deviceKeyString(key)}`, async () => {
     const stored = await ledger.read(key);
-    inherited ??= touchedAsRead(key, stored);
+    for (const id of touchedAsRead(key, stored).inheritedAuditIds) inheritedIds.add(id);
     const decision = decide(stored ? structuredClone(stored.value) : undefined);
     const { verdict } = decision;
     const next = decision.next && beforeWrite(decision.next);
-    const inheritedAuditIds = inherited.inheritedAuditIds;
+    const inheritedAuditIds: ReadonlySet<string> = inheritedIds;
     if (!next) {
       return {
         verdict,

@@ -90,13 +90,22 @@ export class LegacyLedgerTables {
     return this.collect(this.devices.listEntities<DeviceEntity>({ queryOptions: { filter } }));
   }
 
-  async *list(options: { hub?: string } = {}): AsyncIterable<DeviceRecord> {
-    let filter: string | undefined;
+  /** In key order (escaped hub, then escaped id); `after`: only what comes after that key. */
+  async *list(options: { hub?: string; after?: DeviceKey } = {}): AsyncIterable<DeviceRecord> {
+    const filters: string[] = [];
     if (options.hub !== undefined) {
       const keys = legacyKeys({ hub: options.hub, deviceId: '' });
       if (!keys) return;
-      filter = odata`PartitionKey eq ${keys.partitionKey}`;
+      filters.push(odata`PartitionKey eq ${keys.partitionKey}`);
     }
+    if (options.after) {
+      const keys = legacyKeys(options.after);
+      if (!keys) return;
+      filters.push(
+        odata`(PartitionKey gt ${keys.partitionKey} or (PartitionKey eq ${keys.partitionKey} and RowKey gt ${keys.rowKey}))`,
+      );
+    }
+    const filter = filters.length > 0 ? filters.join(' and ') : undefined;
     try {
       for await (const entity of this.devices.listEntities<DeviceEntity>(
         filter ? { queryOptions: { filter } } : {},
@@ -104,6 +113,7 @@ export class LegacyLedgerTables {
         yield fromEntity(entity);
     } catch (error) {
       if (classifyStorageAnswer(error) !== 'missing-resource') throw error;
+      this.holding = Promise.resolve(false); // dropped by a migration since
     }
   }
 

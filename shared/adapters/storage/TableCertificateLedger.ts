@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { TableClient, TableEntityResult, TransactionAction, odata } from '@azure/data-tables';
 import { DeviceKey } from '../../domain/DeviceKey';
 import { DeviceRecord } from '../../domain/DeviceRecord';
@@ -74,6 +75,8 @@ import {
 export const LIST_PAGE_SIZE = 250;
 /** A hub's listing reads its 16 partitions side by side, this many records each at a time. */
 const PARTITION_PAGE_SIZE = 100;
+/** How long a process trusts that a hub it named is still named (see `knownHubs`). */
+const HUB_RENAMING_MS = 60 * 60 * 1000;
 /** Records the migration moves side by side. */
 const MIGRATION_CONCURRENCY = 16;
 /** The partition naming every hub with records. */
@@ -110,8 +113,12 @@ export class TableCertificateLedger implements CertificateLedger {
     recreate: () => this.ensureTables.again(),
   };
 
-  /** Hubs this process has seen named in `~hubs`. */
-  private readonly knownHubs = new Set<string>();
+  /**
+   * Hubs this process has named in `~hubs`, and when. Named again after an hour: if another
+   * process made the table again meanwhile (deleted after start-up), the hub's row is back
+   * within the hour.
+   */
+  private readonly knownHubs = new Map<string, number>();
 
   constructor(
     private readonly table: TableClient,
@@ -151,6 +158,9 @@ export class TableCertificateLedger implements CertificateLedger {
     if (!keys) throw new RecordRejected(`${what}: its id cannot be a storage key unaltered`);
     await this.ensureTables();
     const fromLegacy = previous?.etag.startsWith(LEGACY_ETAG) ?? false;
+    // A record created without a read (insert first) must not hide one the legacy tables hold.
+    if (!previous && (await this.legacy?.holdsRecords()) && (await this.legacy!.read(record)))
+      throw new WriteConflict(`${what} is still in the legacy tables: read it first`);
     if (!previous || fromLegacy) await this.nameHub(record.hub);
     // The index rows come and go by the domain's rule (shared/domain/renewal/renewalIndexEntry.ts),
     // in the record's own transaction. A record moved from the legacy tables has no row here
@@ -169,7 +179,9 @@ export class TableCertificateLedger implements CertificateLedger {
     // The table was made again during the transaction (deleted since start-up): name the hub
     // in the new one too, or its records would be out of `list` and the index.
     if (!previous || fromLegacy) await this.nameHub(record.hub);
-    if (fromLegacy) await this.legacy!.remove(record, previous!.value);
+    // The record is moved: a failure to delete the old copy leaves it to the migration, which
+    // finds it here already and only removes it there.
+    if (fromLegacy) await this.legacy!.remove(record, previous!.value).catch(() => undefined);
     return etag;
   }
 
@@ -215,7 +227,8 @@ export class TableCertificateLedger implements CertificateLedger {
 
   /** Names the hub in `~hubs` once per process, before its first record is created. */
   private async nameHub(hub: string): Promise<void> {
-    if (this.knownHubs.has(hub)) return;
+    const named = this.knownHubs.get(hub);
+    if (named !== undefined && performance.now() - named < HUB_RENAMING_MS) return;
     await storageCall(
       'name hub in ledger',
       () =>
@@ -225,7 +238,7 @@ export class TableCertificateLedger implements CertificateLedger {
         ),
       this.forRecord,
     );
-    this.knownHubs.add(hub);
+    this.knownHubs.set(hub, performance.now());
   }
 
   /** The hubs with records, from `~hubs`. */
@@ -265,7 +278,15 @@ export class TableCertificateLedger implements CertificateLedger {
   async *list(options: { hub?: string; after?: DeviceKey } = {}): AsyncIterable<DeviceRecord> {
     await this.ensureTables();
     const { after } = options;
-    const afterHub = after && storableKeys(after) ? escapeKey(after.hub) : undefined;
+    if (after && !storableKeys(after))
+      throw new RangeError('list: `after` names a device id that cannot be a storage key');
+    const legacy = (await this.legacy?.holdsRecords()) ? this.legacy : undefined;
+    // The legacy records come after this table's: a place among them resumes there only.
+    if (after && legacy && !(await this.readHere(after))) {
+      yield* legacy.list({ ...options, after });
+      return;
+    }
+    const afterHub = after ? escapeKey(after.hub) : undefined;
     const hubs = (options.hub !== undefined ? [options.hub] : await this.hubs())
       .filter((hub) => afterHub === undefined || compare(escapeKey(hub), afterHub) >= 0)
       .sort((a, b) => compare(escapeKey(a), escapeKey(b)));
@@ -291,7 +312,24 @@ export class TableCertificateLedger implements CertificateLedger {
         );
       }
     });
-    if (await this.legacy?.holdsRecords()) yield* this.legacy!.list({ hub: options.hub });
+    if (legacy) yield* legacy.list({ hub: options.hub });
+  }
+
+  /** The record in this table only (not read through to the legacy ones). */
+  private async readHere(key: DeviceKey): Promise<boolean> {
+    const keys = storableKeys(key);
+    if (!keys) return false;
+    return storageCall('read ledger record', async () => {
+      try {
+        await this.table.getEntity(keys.partitionKey, keys.rowKey, {
+          queryOptions: { select: ['RowKey'] },
+        });
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 404) return false;
+        throw error;
+      }
+    });
   }
 
   async *actionsDueBefore(before: string): AsyncIterable<ActionEntry> {
@@ -321,20 +359,13 @@ export class TableCertificateLedger implements CertificateLedger {
     yield* mergeInOrder(ordered, legacy, range);
   }
 
+  /**
+   * In this table a record and its index rows change in one transaction, so no row outlives the
+   * record state it was written for: an entry a reader found out of date is already gone, or is
+   * the row of a record that moved back to that time since (deleting it would drop the device
+   * from the index). Only the legacy index can hold an entry to forget.
+   */
   async forgetAction(entry: ActionEntry): Promise<void> {
-    const keys = storableKeys(entry);
-    if (!keys) return;
-    await this.ensureTables();
-    await storageCall('delete renewal index entry', async () => {
-      try {
-        await this.table.deleteEntity(
-          keys.partitionKey,
-          indexRowKey(entry.actionAt, entry.deviceId),
-        );
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
-    });
     if (await this.legacy?.holdsRecords()) await this.legacy!.forgetAction(entry);
   }
 
@@ -352,7 +383,8 @@ export class TableCertificateLedger implements CertificateLedger {
     if (!legacy || !(await legacy.present())) return counts;
     const move = async (record: DeviceRecord) => {
       try {
-        await this.write(record, undefined);
+        // Written as its next write would move it: created here, never over a newer copy.
+        await this.write(record, { value: record, etag: LEGACY_ETAG });
         counts.moved += 1;
       } catch (error) {
         if (error instanceof WriteConflict) counts.alreadyMoved += 1;

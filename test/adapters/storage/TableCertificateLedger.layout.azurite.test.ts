@@ -15,7 +15,7 @@ import {
   indexRowKey,
 } from '../../../shared/adapters/storage/storageKeys';
 import { mapWithConcurrency } from '../../../shared/app/concurrency';
-import { ActionEntry } from '../../../shared/app/ports';
+import { ActionEntry, WriteConflict } from '../../../shared/app/ports';
 import { AuditEntry } from '../../../shared/domain/AuditEntry';
 import { DeviceKey } from '../../../shared/domain/DeviceKey';
 import { DeviceRecord, newDeviceRecord } from '../../../shared/domain/DeviceRecord';
@@ -190,7 +190,11 @@ describe('the ledger table layout: a record and its index row in one transaction
     await ledger.write(first, undefined);
     const stored = await ledger.read(key);
     const [entry] = await collect(ledger.actionsDueBefore(T));
-    await ledger.forgetAction(entry!);
+    // Gone underneath (by hand: the ledger itself never leaves a record without its row).
+    await tableClient(name).deleteEntity(
+      devicePartition(key),
+      indexRowKey(entry!.actionAt, key.deviceId),
+    );
     expect(await indexRowsOf(name, key)).toEqual([]);
     log.clear();
 
@@ -202,6 +206,18 @@ describe('the ledger table layout: a record and its index row in one transaction
     expect(await indexRowsOf(name, key)).toEqual([
       indexRowKey('2026-11-28T00:00:00.000Z', key.deviceId),
     ]);
+  });
+
+  it("never deletes a record's own index row when asked to forget it (a record and its row change together)", async () => {
+    const { ledger, name } = aLedger();
+    const key = { hub: HUB, deviceId: 'thermostat-0002' };
+    await ledger.write(aRecord(key, dueAt('2026-11-24T00:00:00.000Z')), undefined);
+    const [entry] = await collect(ledger.actionsDueBefore(T));
+
+    // A sweep that held a copy saw the record move on and back meanwhile: the row is live.
+    await ledger.forgetAction(entry!);
+
+    expect(await indexRowsOf(name, key)).toEqual([indexRowKey(entry!.actionAt, key.deviceId)]);
   });
 
   it('still refuses a write over a stale ETag when the old index row is gone too', async () => {
@@ -391,6 +407,34 @@ describe('the ledger tables of the layout before, read through and migrated, on 
       [...dueNow, entryOf(moved)].map((e) => `${e.actionAt} ${e.hub}/${e.deviceId}`).sort(),
     );
     expect(await collect(ledger.actionsInOrder({ before: T, limit: 2 }))).toHaveLength(2);
+  });
+
+  it('refuses to create a record over one the legacy tables still hold, so a write without a read cannot hide it', async () => {
+    const { ledger, devices, due } = aMigratingLedger();
+    await seedLegacyLedger({ devices, due }, legacyRecords);
+    const fresh = aRecord({ hub: dueSoon.hub, deviceId: dueSoon.deviceId });
+
+    await expect(ledger.write(fresh, undefined)).rejects.toBeInstanceOf(WriteConflict);
+
+    expect((await ledger.read(dueSoon))?.value).toEqual(dueSoon);
+    const migrated = await ledger.migrateLegacy();
+    expect(migrated).toMatchObject({ moved: legacyRecords.length, alreadyMoved: 0, left: 0 });
+    expect((await ledger.read(dueSoon))?.value).toEqual(dueSoon);
+  });
+
+  it("goes on after a legacy record's place with the legacy records after it, and after a new record's place with the rest", async () => {
+    const { ledger, devices, due } = aMigratingLedger();
+    await seedLegacyLedger({ devices, due }, legacyRecords);
+    const moved = aRecord({ hub: 'hub-0', deviceId: 'new-1' });
+    await ledger.write(moved, undefined);
+    const all = (await collect(ledger.list())).map(keyOf);
+    expect(all[0]).toBe(keyOf(moved));
+
+    for (let i = 0; i < all.length; i += 1) {
+      const [hub, deviceId] = [all[i]!.split('/')[0]!, all[i]!.split('/').slice(1).join('/')];
+      const rest = (await collect(ledger.list({ after: { hub, deviceId } }))).map(keyOf);
+      expect(rest).toEqual(all.slice(i + 1));
+    }
   });
 
   it('moves a legacy record into the new table on its next write, with its index row, and out of both legacy tables', async () => {
