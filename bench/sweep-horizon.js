@@ -319,16 +319,17 @@ async function seeded(name, waiting, azurite) {
   };
 }
 
-/** One sweep (or dry run) at `now`, measured. */
-async function measure(side, now, dryRun) {
-  side.clock.set(now);
-  // Garbage left by the other side (or by seeding) is collected before, not during, the sweep.
+/**
+ * Runs `work` on one side and measures it: wall and CPU time, storage requests and entities,
+ * record reads. Garbage left by the other side (or by seeding) is collected before, not during.
+ */
+async function measured(side, work) {
   global.gc?.();
   const storageBefore = side.storageCounts();
   const portBefore = { ...side.port.counts };
   const cpu = process.cpuUsage();
   const start = performance.now();
-  const report = await side.engine.sweep({ dryRun });
+  const result = await work();
   const ms = performance.now() - start;
   const used = process.cpuUsage(cpu);
   const storage = side.storageCounts();
@@ -341,9 +342,20 @@ async function measure(side, now, dryRun) {
         ? side.port.counts.entries - portBefore.entries
         : storage.entities - storageBefore.entities,
     recordReads: side.port.counts.recordReads - portBefore.recordReads,
-    requested: dryRun ? report.planned.length : report.requested,
-    pending: report.pending,
+    ...result,
   };
+}
+
+/** One sweep (or dry run) at `now`, measured. */
+async function measure(side, now, dryRun) {
+  side.clock.set(now);
+  return measured(side, async () => {
+    const report = await side.engine.sweep({ dryRun });
+    return {
+      requested: dryRun ? report.planned.length : report.requested,
+      pending: report.pending,
+    };
+  });
 }
 
 /**
@@ -351,34 +363,17 @@ async function measure(side, now, dryRun) {
  * read, the renewals among them planned with planRenewals.
  */
 async function before(side, now) {
-  global.gc?.();
-  const storageBefore = side.storageCounts();
-  const portBefore = { ...side.port.counts };
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  const horizon = new Date(Date.parse(now) + 12 * HOUR_MS).toISOString();
-  const candidates = [];
-  for await (const e of side.port.ledger.actionsDueBefore(horizon)) {
-    const renewalAt = e.renewalAt ?? e.actionAt;
-    if (NEEDS_REQUEST.includes(e.status) && e.validUntil > now && renewalAt < horizon)
-      candidates.push(e.renewalAt !== undefined ? { ...e, actionAt: e.renewalAt } : e);
-  }
-  const plan = planRenewals({ now, candidates, renewalsPerMinute: RATE, usedThisMinute: 0 });
-  const ms = performance.now() - start;
-  const used = process.cpuUsage(cpu);
-  const storage = side.storageCounts();
-  return {
-    ms,
-    cpuMs: (used.user + used.system) / 1000,
-    requests: storage.requests - storageBefore.requests,
-    entities:
-      storage.entities === undefined
-        ? side.port.counts.entries - portBefore.entries
-        : storage.entities - storageBefore.entities,
-    recordReads: 0,
-    requested: plan.now.length,
-    pending: candidates.length,
-  };
+  return measured(side, async () => {
+    const horizon = new Date(Date.parse(now) + 12 * HOUR_MS).toISOString();
+    const candidates = [];
+    for await (const e of side.port.ledger.actionsDueBefore(horizon)) {
+      const renewalAt = e.renewalAt ?? e.actionAt;
+      if (NEEDS_REQUEST.includes(e.status) && e.validUntil > now && renewalAt < horizon)
+        candidates.push(e.renewalAt !== undefined ? { ...e, actionAt: e.renewalAt } : e);
+    }
+    const plan = planRenewals({ now, candidates, renewalsPerMinute: RATE, usedThisMinute: 0 });
+    return { requested: plan.now.length, pending: candidates.length };
+  });
 }
 
 function median(values) {

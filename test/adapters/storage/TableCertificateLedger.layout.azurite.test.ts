@@ -18,10 +18,11 @@ import { mapWithConcurrency } from '../../../shared/app/concurrency';
 import { ActionEntry, WriteConflict } from '../../../shared/app/ports';
 import { AuditEntry } from '../../../shared/domain/AuditEntry';
 import { DeviceKey } from '../../../shared/domain/DeviceKey';
-import { DeviceRecord, newDeviceRecord } from '../../../shared/domain/DeviceRecord';
+import { DeviceRecord } from '../../../shared/domain/DeviceRecord';
 import { renewalIndexEntry } from '../../../shared/domain/renewal/renewalIndexEntry';
 import { legacyDeviceRow, seedLegacyLedger } from '../../support/legacyLedgerRows';
 import { azuriteConnectionString, freshPrefix, tableClient } from '../../support/rawStorage';
+import { aRecord, dueAt } from '../../support/ledgerRecords';
 
 /**
  * The ledger's table layout, looked at underneath the adapter: one table, each hub over 16
@@ -31,24 +32,6 @@ import { azuriteConnectionString, freshPrefix, tableClient } from '../../support
 const HUB = 'contoso-hub';
 const NOW = '2026-11-23T12:00:00.000Z';
 const T = '2026-12-01T00:00:00.000Z';
-
-function aRecord(key: DeviceKey, extra: Partial<DeviceRecord> = {}): DeviceRecord {
-  return { ...newDeviceRecord(key.hub, key.deviceId, NOW), ...extra };
-}
-
-function dueAt(renewalDueAt: string): Partial<DeviceRecord> {
-  return {
-    renewalDueAt,
-    current: {
-      source: 'reported',
-      validFrom: '2026-11-01T00:00:00.000Z',
-      validUntil: '2026-12-31T00:00:00.000Z',
-      firstSeenAt: '2026-11-01T01:00:00.000Z',
-      reportedVersion: 2,
-    },
-    reportedVersion: 2,
-  };
-}
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -3,9 +3,9 @@ import { TableCertificateLedger } from '../../../shared/adapters/storage/TableCe
 import { TablePacingStore } from '../../../shared/adapters/storage/TablePacingStore';
 import { DeadLetter, RecordRejected } from '../../../shared/app/ports';
 import { DeviceKey } from '../../../shared/domain/DeviceKey';
-import { DeviceRecord, newDeviceRecord } from '../../../shared/domain/DeviceRecord';
 import { initialPacing } from '../../../shared/domain/renewal/Pacing';
 import { containerClient, freshPrefix, tableClient } from '../../support/rawStorage';
+import { aRecord, dueAt } from '../../support/ledgerRecords';
 
 /**
  * The storage adapters against Azurite's real answers: a record storage can never hold is a
@@ -14,24 +14,6 @@ import { containerClient, freshPrefix, tableClient } from '../../support/rawStor
  * joined `${hub}/${deviceId}` names collide stay apart in table keys and blob names.
  */
 const NOW = '2026-11-23T12:00:00.000Z';
-
-function aRecord(key: DeviceKey, extra: Partial<DeviceRecord> = {}): DeviceRecord {
-  return { ...newDeviceRecord(key.hub, key.deviceId, NOW), ...extra };
-}
-
-function dueAt(renewalDueAt: string): Partial<DeviceRecord> {
-  return {
-    renewalDueAt,
-    current: {
-      source: 'reported',
-      validFrom: '2026-11-01T00:00:00.000Z',
-      validUntil: '2026-12-31T00:00:00.000Z',
-      firstSeenAt: '2026-11-01T01:00:00.000Z',
-      reportedVersion: 2,
-    },
-    reportedVersion: 2,
-  };
-}
 
 function aLedger() {
   const ledgerTable = `${freshPrefix()}ledger`;
