@@ -41,6 +41,11 @@ import { ReceiptedLedger } from './app/ReceiptedLedger';
 import { LegacyLedgerTables } from './adapters/storage/LegacyLedgerTables';
 import { LedgerMigration, TableCertificateLedger } from './adapters/storage/TableCertificateLedger';
 import { X509CertificateInspector } from './adapters/x509/X509CertificateInspector';
+import { CheckHealth } from './app/health/CheckHealth';
+import { FleetStorageProbe } from './adapters/storage/FleetStorageProbe';
+import { EventHubPartitionEnds } from './adapters/eventhub/EventHubPartitionEnds';
+import { FunctionsTriggerCheckpoints } from './adapters/eventhub/FunctionsTriggerCheckpoints';
+import { IotHubServiceStatistics } from './adapters/iothub/IotHubServiceStatistics';
 import { Settings, SettingsError, loadSettings } from './config/settings';
 import { Clock, systemClock } from './domain/Clock';
 import { normalizeHubName } from './domain/DeviceKey';
@@ -83,6 +88,8 @@ export interface Services {
   verifyTrail?: VerifyAuditTrail;
   /** Moves records of the ledger's earlier layout into the current one (`certfleet ledger migrate`). */
   migrateLedger: (progress?: (counts: LedgerMigration) => void) => Promise<LedgerMigration>;
+  /** Whether storage, the event stream and each hub answer (`GET /api/health`). */
+  health: CheckHealth;
 }
 
 export interface ServiceOverrides {
@@ -296,7 +303,40 @@ export function buildServices(
     ...(checkpoints ? { checkpoints } : {}),
     ...(verifyTrail ? { verifyTrail } : {}),
     migrateLedger: (progress) => tables.migrateLegacy(progress),
+    health: healthCheck(settings, clients, access),
   };
+}
+
+/**
+ * The health check over the fleet storage, the Event Hubs trigger's partitions and checkpoints
+ * (when `IotHubEvents` is set) and each configured hub. It runs on the system clock whatever the
+ * services' clock: it tells about now, and a simulation's clock stands still once it ends.
+ */
+function healthCheck(
+  settings: Settings,
+  clients: StorageClients,
+  access: IotHubAccess | undefined,
+): CheckHealth {
+  const prefix = settings.storagePrefix;
+  const stream = settings.eventStream;
+  return new CheckHealth({
+    storage: new FleetStorageProbe(
+      clients.table(`${prefix}ledger`),
+      clients.container(`${prefix}-audit`),
+    ),
+    ...(stream?.kind === 'configured'
+      ? {
+          eventStream: {
+            partitions: new EventHubPartitionEnds(stream.eventHub),
+            checkpoints: new FunctionsTriggerCheckpoints(stream.eventHub, stream.hostStorage),
+          },
+        }
+      : stream
+        ? { eventStream: stream }
+        : {}),
+    ...(access ? { hubs: new IotHubServiceStatistics({ access }) } : {}),
+    clock: systemClock,
+  });
 }
 
 /** Storage clients from the settings; a connection string the SDKs refuse is a settings problem. */

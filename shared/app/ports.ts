@@ -9,6 +9,7 @@ import { MethodOutcome, RenewalRequest } from '../domain/renewal/MethodOutcome';
 import { RenewalStatus } from '../domain/renewal/RenewalState';
 import { PacingState } from '../domain/renewal/Pacing';
 import { Rotation } from '../domain/rotation/Rotation';
+import { PartitionEnd } from '../domain/health/partitionLag';
 
 /**
  * The ports the use cases need, shaped to certfleet's needs rather than to an SDK. Azure
@@ -513,4 +514,53 @@ export interface RotationStore {
   list(): Promise<Versioned<Rotation>[]>;
   /** Throws `WriteConflict` when someone else wrote (or created) it first. Returns the new ETag. */
   write(rotation: Rotation, previous: Versioned<Rotation> | undefined): Promise<string>;
+}
+
+// The health check's ports (shared/app/health/CheckHealth.ts). Each call takes the signal that
+// aborts it when the check gives up on it (5 s).
+
+/**
+ * A health check that got an answer other than the one it wanted, or none. `problem` is short
+ * and classified (`403 AuthorizationPermissionMismatch`, `ENOTFOUND`, `401
+ * IotHubUnauthorizedAccess`): a status, a service's error code, a network error's code, a
+ * setting's name; never a key, a token, a connection string or an answer's body, since operators
+ * read it in `GET /api/health/details`.
+ */
+export class ProbeFailed extends Error {
+  readonly code = 'PROBE_FAILED';
+  constructor(readonly problem: string) {
+    super(problem);
+    this.name = 'ProbeFailed';
+  }
+}
+
+/** Whether the fleet storage answers certfleet: one cheap read of a table and of a container. */
+export interface StorageProbe {
+  /** Resolves when storage answered as it should; throws `ProbeFailed` otherwise. */
+  probe(signal: AbortSignal): Promise<void>;
+}
+
+/** The end of each partition of the Event Hub that IoT Hub routes to. */
+export interface EventHubPartitions {
+  readonly eventHub: string;
+  readonly consumerGroup: string;
+  /** Every partition's end; throws `ProbeFailed` when Event Hubs does not answer. */
+  partitionEnds(signal: AbortSignal): Promise<PartitionEnd[]>;
+}
+
+/**
+ * Where the Event Hubs trigger checkpointed each partition of its consumer group: the sequence
+ * number of the last event it finished, by partition id; `'unknown'` for a checkpoint without
+ * one. A partition never checkpointed is absent. Throws `ProbeFailed` when they cannot be read.
+ */
+export interface TriggerCheckpoints {
+  checkpoints(signal: AbortSignal): Promise<ReadonlyMap<string, number | 'unknown'>>;
+}
+
+/** Each configured IoT hub's service statistics. */
+export interface HubStatistics {
+  /** The hubs to check: every configured hub. */
+  readonly hubs: readonly string[];
+  /** The hub's connected-device count; throws `ProbeFailed` when the hub does not answer so. */
+  connectedDevices(hub: string, signal: AbortSignal): Promise<number | undefined>;
 }

@@ -4,6 +4,7 @@ import { loadAuditCheckSettings } from './auditCheckSettings';
 import { CheckpointKeySettings, loadCheckpointKeySettings } from './checkpointSettings';
 import { AuditCheckSettings, DEFAULT_AUDIT_CHECK_SETTINGS } from '../domain/audit/FleetAuditChecks';
 import { IotHubSettings, loadIotHubSettings } from './iotHubSettings';
+import { EventStreamCheckSettings, loadEventStreamCheckSettings } from './hostStorageSettings';
 import { DEFAULT_ALERT_SETTINGS } from '../domain/alerts/AlertSettings';
 import { readTrustBundle } from './readTrustBundle';
 import {
@@ -66,6 +67,12 @@ export interface Settings {
   auditChecks: AuditCheckSettings;
   /** The key that signs the audit checkpoints; undefined: no checkpoints (checkpointSettings.ts). */
   checkpointKey?: CheckpointKeySettings;
+  /**
+   * The Event Hubs trigger's connection and host storage, for the health check's lag by
+   * partition, or what is wrong with them; undefined: `IotHubEvents` is not set. Never stops
+   * start-up (hostStorageSettings.ts).
+   */
+  eventStream?: EventStreamCheckSettings;
 }
 
 // One schema over every setting, so each invalid value is named in this order, whichever file
@@ -173,6 +180,7 @@ export function loadSettings(env: Env = process.env): Settings {
     problems.push(...error.problems);
   }
   if (problems.length > 0) throw new SettingsError(problems);
+  const eventStream = loadEventStreamCheckSettings(env);
   return {
     storage,
     storagePrefix: v.CERTFLEET_STORAGE_PREFIX,
@@ -194,5 +202,6 @@ export function loadSettings(env: Env = process.env): Settings {
     alerts,
     auditChecks,
     ...(checkpointKey ? { checkpointKey } : {}),
+    ...(eventStream ? { eventStream } : {}),
   };
 }

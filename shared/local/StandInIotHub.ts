@@ -6,7 +6,14 @@ import {
   StandInDirectMethods,
   StandInHandler,
 } from './StandInDirectMethods';
-import { StandInHubProtocol, StandInHubProtocolOptions, readBody } from './StandInHubProtocol';
+import {
+  StandInHubProtocol,
+  StandInHubProtocolOptions,
+  StandInVerbatimAnswer,
+  decodePathSegment,
+  header,
+  readBody,
+} from './StandInHubProtocol';
 import {
   StandInQueryCall,
   StandInTwinProvider,
@@ -27,7 +34,21 @@ export interface StandInIotHubOptions extends StandInHubProtocolOptions {
    * different value"); so a few twins make several pages in tests.
    */
   maxTwinsPerPage?: number;
+  /**
+   * What the service statistics answer for a hub: its connected-device count (default 0), or
+   * anything else verbatim (an outage, a throttle).
+   */
+  connectedDevices?: (hub: string) => number | StandInVerbatimAnswer;
 }
+
+/** A service statistics call as the stand-in received and answered it. */
+export interface StandInStatisticsCall {
+  hub: string;
+  status: number;
+}
+
+/** Where IoT Hub serves its service statistics (`/statistics/service`), after the hub's name. */
+export const SERVICE_STATISTICS_PATH = /^\/([^/]+)\/statistics\/service\/?$/;
 
 /**
  * A local stand-in for IoT Hub's direct-method REST endpoint (StandInDirectMethods), for tests
@@ -42,18 +63,26 @@ export interface StandInIotHubOptions extends StandInHubProtocolOptions {
  *
  * What each device answers is scripted by the handler. Given a twin provider (`options.twins`),
  * it also answers IoT Hub's twin query (StandInTwinQuery) at `POST {url}/{hub}/devices/query`.
+ * It answers IoT Hub's service statistics ("Statistics - Get Service Statistics",
+ * `{"connectedDeviceCount": n}`) at `GET {url}/{hub}/statistics/service`, which certfleet's
+ * health check reads.
  */
 export class StandInIotHub {
   /** Direct-method calls. */
   readonly calls: StandInCall[];
   /** Twin query calls, one per page asked for. */
   readonly queries: StandInQueryCall[];
+  /** Service statistics calls. */
+  readonly statistics: StandInStatisticsCall[] = [];
   private server?: http.Server;
   private readonly protocol: StandInHubProtocol;
   private readonly directMethods: StandInDirectMethods;
   private readonly twinQuery?: StandInTwinQuery;
 
-  constructor(handler: StandInHandler, options: StandInIotHubOptions = {}) {
+  constructor(
+    handler: StandInHandler,
+    private readonly options: StandInIotHubOptions = {},
+  ) {
     this.protocol = new StandInHubProtocol(options);
     this.directMethods = new StandInDirectMethods(this.protocol, handler);
     this.calls = this.directMethods.calls;
@@ -99,11 +128,45 @@ export class StandInIotHub {
       await this.twinQuery.serve(request, response, url, text, query[1]);
       return;
     }
+    const statistics = SERVICE_STATISTICS_PATH.exec(url.pathname);
+    if (statistics?.[1] && request.method === 'GET') {
+      this.serveStatistics(request, response, url, statistics[1]);
+      return;
+    }
     const route = DIRECT_METHOD_PATH.exec(url.pathname);
     if (!route?.[1] || !route[2] || request.method !== 'POST') {
       this.protocol.send(response, 404, this.protocol.errorBody(404000, 'Not found'));
       return;
     }
     await this.directMethods.serve(request, response, url, text, route[1], route[2]);
+  }
+
+  /** Service statistics: the caller checked as IoT Hub checks it, then the hub's count. */
+  private serveStatistics(
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    url: URL,
+    hubSegment: string,
+  ): void {
+    const hub = decodePathSegment(hubSegment);
+    if (hub === undefined) {
+      this.statistics.push({ hub: hubSegment, status: 400 });
+      this.protocol.send(response, 400, this.protocol.errorBody(400004), 'ArgumentInvalid');
+      return;
+    }
+    const refused = this.protocol.refuseCaller(url, header(request, 'authorization'), hub);
+    if (refused) {
+      this.statistics.push({ hub, status: refused.status });
+      this.protocol.send(response, refused.status, refused.body, refused.name);
+      return;
+    }
+    const answer = this.options.connectedDevices?.(hub) ?? 0;
+    if (typeof answer === 'number') {
+      this.statistics.push({ hub, status: 200 });
+      this.protocol.send(response, 200, JSON.stringify({ connectedDeviceCount: answer }));
+      return;
+    }
+    this.statistics.push({ hub, status: answer.httpStatus });
+    this.protocol.sendVerbatim(response, answer);
   }
 }

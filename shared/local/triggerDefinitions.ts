@@ -6,6 +6,7 @@ import { dashboardRoutes } from '../../functions/dashboard';
 import { auditCheckpointTrigger, auditTrailRoutes } from '../../functions/auditTrail';
 import { dailyReportTrigger, pointInTimeRoutes } from '../../functions/pointInTimeReports';
 import { deviceRoutes } from '../../functions/devices';
+import { healthRoutes } from '../../functions/health';
 import { iotHubEventsTrigger } from '../../functions/iotHubEvents';
 import { reconcileTwinsTrigger } from '../../functions/reconcileTwins';
 import { reportRoutes } from '../../functions/reports';
@@ -26,6 +27,7 @@ export const httpTriggers: readonly { name: string; options: HttpFunctionOptions
   ...pointInTimeRoutes,
   ...dashboardRoutes,
   ...rotationRoutes,
+  ...healthRoutes,
 ];
 export const timerTriggers = [
   renewalSweepTrigger,

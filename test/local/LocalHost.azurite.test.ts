@@ -127,6 +127,8 @@ describe('the local host', () => {
       'POST /api/rotations',
       'GET /api/rotations',
       'GET /api/rotations/{id}',
+      'GET /api/health',
+      'GET /api/health/details',
     ]);
   });
 });
