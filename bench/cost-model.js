@@ -7,25 +7,27 @@
 //    read, write, batch, query page; blob append, put, read, list, other) and charges it to
 //    what was running: an Event Hub batch of one kind of event, a timer tick. A simulated fleet
 //    of BENCH_DEVICES devices (default 1,000; certificates of 30 days, ages spread evenly, so
-//    renewals fall due all the time) lives BENCH_DAYS days (default 2) of virtual time: each
+//    renewals fall due all the time) lives BENCH_DAYS days (default 1) of virtual time: each
 //    device disconnects and reconnects once a day, changes another reported property every
 //    other day, and renews when certfleet asks it (a stand-in for the direct method: the device
 //    reconnects with its new certificate and reports it). Every timer fires on its schedule:
 //    the sweep and alert delivery every minute, rotation work every 5 minutes, the audit
 //    checkpoint hourly, the daily report, reconcile, audit checks and fleet review daily. Events
 //    reach the Event Hub trigger in 15-second windows, as they would from a small fleet: mostly
-//    one event a batch. Then each kind of event again in batches of 100, so the cost per event
-//    is known as a part per batch and a part per event. Log lines the handlers write (context.log
-//    and the host log lines of alerts and checkpoints) are captured and measured per execution.
+//    one event a batch. Then each kind of event again, one a batch and 100 a batch, so the cost
+//    per event is known as a part per batch and a part per event. Log lines the handlers write
+//    (context.log, and the host log lines of alerts and checkpoints) are measured per execution.
 //    A second small ledger measures what one more hub adds to every sweep.
-// 2. Model. Monthly totals for fleets of 10,000 and 1,000,000 devices in one hub: events per
-//    device per day, renewals per month from the certificate lifetime, executions per timer,
-//    batch sizes from the event rate per Event Hub partition.
+// 2. Model. A month of fleets of 10,000 and 1,000,000 devices in one hub (WORKLOAD: events per
+//    device a day, renewals from the certificate lifetime, executions per timer, the batch size
+//    from the event rate per Event Hub partition), plus what the Functions host itself asks of
+//    storage (from the SDKs' defaults: assumed, not measured).
 // 3. Price. From bench/azure-prices.json (each price with its unit, region, source and date).
 // 4. Print a Markdown table per fleet and the measured counts; write them all as JSON to
 //    os.tmpdir()/certfleet-cost-model.json (bench/out is not ignored by git).
 //
-// Run: npm run bench:cost. BENCH_DEVICES, BENCH_DAYS and BENCH_SEED change the run.
+// Run: npm run bench:cost (about three minutes on 2 shared vCPUs). BENCH_DEVICES, BENCH_DAYS
+// and BENCH_SEED change the run.
 'use strict';
 const http = require('node:http');
 const { Buffer } = require('node:buffer');
@@ -76,8 +78,25 @@ const MAX_BATCH = 100;
 const SAMPLE = Math.min(100, Math.floor(DEVICES / 4));
 /** Share of batches Event Hubs delivers twice in the run (at least once; stated, not measured). */
 const REDELIVERED_SHARE = 0.01;
-/** The variant that fills batches: host.json minEventBatchSize 100, maxWaitTime 5 minutes. */
-const FILLED_WAIT_SECONDS = 300;
+/**
+ * What host.json deploys: the Event Hubs trigger's batching (minEventBatchSize, maxWaitTime) and
+ * whether Application Insights samples traces. The model prices the app as deployed, and beside
+ * it the trigger invoked at once for every event (minEventBatchSize 1).
+ */
+const HOST_JSON = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'host.json'), 'utf8'));
+const DEPLOYED = (() => {
+  const eh = HOST_JSON.extensions?.eventHubs ?? {};
+  const [h, m, sec] = String(eh.maxWaitTime ?? '00:01:00')
+    .split(':')
+    .map(Number);
+  const sampling = HOST_JSON.logging?.applicationInsights?.samplingSettings ?? {};
+  const excluded = String(sampling.excludedTypes ?? '').split(';');
+  return {
+    minBatch: Number(eh.minEventBatchSize ?? 1),
+    maxWaitSeconds: h * 3600 + m * 60 + sec,
+    tracesSampled: sampling.isEnabled !== false && !excluded.includes('Trace'),
+  };
+})();
 /** Flex Consumption's default instance memory: GB-s = wall seconds x this. */
 const INSTANCE_GB = 2048 / 1024;
 
@@ -139,13 +158,15 @@ function classify(service, method, url) {
  * The first append of a process to a shard-day of the audit trail (`YYYY/MM/DD/shard-NN.jsonl`,
  * BlobAuditTrail.ts) first lists the shard-day's segments, creates the append blob and reads
  * properties: eight shards once a day per process, whatever the traffic, so these are counted
- * apart from whatever event happened to be first after midnight.
+ * apart from whatever event or sweep happened to append first after midnight.
  */
 const AUDIT_ROLLOVER = 'audit-rollover';
 
 function startsAuditBlob(service, kind, url) {
   if (service !== 'blob' || !['blob.list', 'blob.put', 'blob.other', 'blob.create'].includes(kind))
     return false;
+  // Only appends start shard-days; a checkpoint lists and reads the audit blobs itself.
+  if (!meter.scope.startsWith('ingest:') && meter.scope !== 'sweep') return false;
   const parsed = new URL(url, 'http://proxy');
   const [container] = decodeURIComponent(parsed.pathname).split('/').slice(2);
   return /-audit$/.test(container ?? '');
@@ -222,7 +243,6 @@ function executionsOf(kind) {
 let running;
 
 function logLine(level, text) {
-  console.error(`[${meter.scope}] ${text}`);
   if (!running) return;
   running.logRecords += 1;
   running.logBytes += Buffer.byteLength(text, 'utf8');
@@ -1007,7 +1027,7 @@ const WORKLOAD = {
     /** The host's "Executing …" and "Executed …" traces per execution, at its default level. */
     hostTracesPerExecution: 2,
     hostTraceTextBytes: 110,
-    /** host.json: sampling on, requests excluded; maxTelemetryItemsPerSecond default 20. */
+    /** When host.json samples traces: maxTelemetryItemsPerSecond, default 20. */
     sampledItemsPerSecond: 20,
   },
   /**
@@ -1040,8 +1060,17 @@ function billedMs(wallMs) {
 }
 
 /** A month of `devices` devices in `hubs` hubs, from the measured counts `m`. */
-function model(devices, m, { hubs = WORKLOAD.hubs, maxWaitSeconds } = {}) {
-  const w = WORKLOAD;
+function model(
+  devices,
+  m,
+  {
+    hubs = WORKLOAD.hubs,
+    // null: the trigger invoked at once for whatever arrived (minEventBatchSize 1).
+    maxWaitSeconds = DEPLOYED.minBatch > 1 ? DEPLOYED.maxWaitSeconds : null,
+    instanceGb = WORKLOAD.instanceGb,
+  } = {},
+) {
+  const w = { ...WORKLOAD, instanceGb };
   const seconds = (w.days * DAY) / 1000;
   const scaleUp = devices / DEVICES;
   const renewals = (devices * w.days) / w.lifetimeDays;
@@ -1069,7 +1098,7 @@ function model(devices, m, { hubs = WORKLOAD.hubs, maxWaitSeconds } = {}) {
   const room = 1 - (perPartition * perEventMs) / 1000;
   // With minEventBatchSize raised, a batch waits up to maxWaitTime to fill.
   const batch =
-    maxWaitSeconds !== undefined
+    maxWaitSeconds !== null
       ? Math.min(MAX_BATCH, Math.max(1, perPartition * maxWaitSeconds))
       : room <= 0
         ? MAX_BATCH
@@ -1191,7 +1220,10 @@ function model(devices, m, { hubs = WORKLOAD.hubs, maxWaitSeconds } = {}) {
   // the traces is kept when more come (one instance assumed).
   const tracesPerSecond =
     (certfleetRecords + executionsTotal * ai.hostTracesPerExecution) / seconds;
-  const kept = Math.min(1, ai.sampledItemsPerSecond / Math.max(1e-9, tracesPerSecond));
+  // With traces excluded from sampling (so the alert rules see every certfleet line), all are kept.
+  const kept = DEPLOYED.tracesSampled
+    ? Math.min(1, ai.sampledItemsPerSecond / Math.max(1e-9, tracesPerSecond))
+    : 1;
   const checkpointsPerMonth = w.days * 24;
   // The Functions host's own storage (AzureWebJobsStorage), not certfleet's code: assumed.
   const h = w.hostStorage;
@@ -1462,7 +1494,7 @@ async function main() {
   });
   const twoHubs = model(1_000_000, measured, { hubs: 2 });
   const filled = [10_000, 1_000_000].map((devices) => {
-    const m = model(devices, measured, { maxWaitSeconds: FILLED_WAIT_SECONDS });
+    const m = model(devices, measured, { maxWaitSeconds: null });
     return { model: m, bill: priced(prices, m) };
   });
   const out = [];
@@ -1491,7 +1523,16 @@ async function main() {
       .filter(({ i, before }) => Math.abs(i.cost - before.cost) >= 0.01)
       .map(({ i, before }) => `${i.name} ${usd(before.cost)} -> ${usd(i.cost)}`);
     out.push(
-      `With minEventBatchSize ${MAX_BATCH} and maxWaitTime ${FILLED_WAIT_SECONDS / 60} minutes in host.json, ${int(m.devices)} devices: batches of ${num(m.batch)}, ${int(m.functions.executions)} executions, total ${usd(bill.total)} (${changed.join('; ')}).`,
+      `With minEventBatchSize 1 in host.json (each event handled at once, not batched for up to ${DEPLOYED.maxWaitSeconds} s), ${int(m.devices)} devices: batches of ${num(m.batch)}, ${int(m.functions.executions)} executions, total ${usd(bill.total)} (${changed.join('; ')}).`,
+    );
+  }
+  for (const devices of [10_000, 1_000_000]) {
+    const small = model(devices, measured, { instanceGb: 0.5 });
+    const fill = model(devices, measured, { instanceGb: 0.5, maxWaitSeconds: null });
+    const timeCost = (m) =>
+      priced(prices, m).items.find((i) => i.key === 'functionsFlexOnDemandExecutionTime').cost;
+    out.push(
+      `With 512 MB instances, ${int(devices)} devices: execution time ${int(small.functions.gbSeconds)} GB-s, ${usd(timeCost(small))} (${usd(timeCost(fill))} with each event handled at once).`,
     );
   }
   out.push('');

@@ -34,15 +34,33 @@ export function sourceFiles(...dirs: string[]): SourceFile[] {
 export const SETTING_NAME =
   /\b(?:CERTFLEET_[A-Z0-9_]+|(?:AzureWebJobsStorage|FleetStorage|IotHubEvents|IotHub|APPLICATIONINSIGHTS_[A-Z_]+)(?:__[A-Za-z]+)?)\b/g;
 
+/** Files that hand the process environment over to shared/config (a test holds it to these). */
+export const ENVIRONMENT_READERS = [
+  'functions/startup.ts',
+  'shared/cli/cliEnvironment.ts',
+  'shared/services.ts',
+];
+
 /**
- * Every setting the code reads: certfleet reads its settings in shared/config only (a test
- * below holds it to that), and the Event Hub trigger names two in `%…%` binding expressions.
+ * Every setting the code reads: certfleet reads its settings in shared/config, where each is
+ * named as a setting, a zod schema's key or `env.NAME`; the files that hand the environment over
+ * may read one too (`process.env.NAME`); and the Event Hub trigger names two in `%…%` binding
+ * expressions.
  */
 export function settingsTheCodeReads(): Set<string> {
   const names = new Set<string>();
+  const read = (text: string) => {
+    for (const m of text.matchAll(/\benv(?:\.|\[\s*['"`])([A-Za-z_][A-Za-z0-9_]*)/g))
+      names.add(String(m[1]));
+  };
   for (const file of sourceFiles('shared/config')) {
     for (const m of file.text.matchAll(SETTING_NAME)) names.add(m[0]);
+    read(file.text);
   }
+  for (const file of sourceFiles('shared', 'functions').filter((f) =>
+    ENVIRONMENT_READERS.includes(f.path),
+  ))
+    read(file.text);
   for (const file of sourceFiles('functions')) {
     for (const m of file.text.matchAll(/'%(\w+)%'/g)) names.add(String(m[1]));
   }
@@ -172,6 +190,31 @@ export const SDK_CATALOGS: SdkCatalog[] = [
     },
   },
 ];
+
+/**
+ * `@azure/*` packages the code imports that make no call of their own to check: credentials (their
+ * token requests go to Entra ID, not to a resource), the Functions programming model, and the
+ * Event Hubs checkpoint store, which calls Blob storage on the container certfleet hands it (the
+ * Blob catalog's permissions on the fleet account cover it: list, upload, set metadata).
+ */
+export const AZURE_PACKAGES_WITHOUT_CALLS = [
+  '@azure/identity',
+  '@azure/functions',
+  '@azure/eventhubs-checkpointstore-blob',
+];
+
+/** Every `@azure/*` package the files import (or require). */
+export function azurePackagesImported(files: SourceFile[]): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const file of files) {
+    for (const m of file.text.matchAll(
+      /(?:from\s+|require\(\s*|import\(\s*)'(@azure\/[a-z0-9-]+)/g,
+    )) {
+      found.set(String(m[1]), [...(found.get(String(m[1])) ?? []), file.path]);
+    }
+  }
+  return found;
+}
 
 /** The public method names a client class declares. */
 export function declaredMethods(catalog: SdkCatalog): Set<string> {

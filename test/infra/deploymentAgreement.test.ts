@@ -21,8 +21,11 @@ import {
 } from './bicepText';
 import { BUILT_IN_ROLES } from './builtInRoles';
 import {
+  AZURE_PACKAGES_WITHOUT_CALLS,
+  ENVIRONMENT_READERS,
   IOT_HUB_ROUTES,
   Permission,
+  azurePackagesImported,
   SDK_CATALOGS,
   SETTING_NAME,
   allows,
@@ -123,6 +126,12 @@ function deployedSettings(given: Record<string, string>): Record<string, string>
     [...templateSettings()].map(([name, expr]) => [name, values.valueOf(FUNCTION_APP, expr)]),
   );
 }
+
+/**
+ * Code that reads the Functions host's storage (`AzureWebJobsStorage`), not the fleet's: the
+ * health check reads the Event Hubs trigger's checkpoints there.
+ */
+const HOST_STORAGE_FILES = ['shared/adapters/eventhub/FunctionsTriggerCheckpoints.ts'];
 
 /** Settings the Functions host reads, not certfleet (AZURE-FACTS.md, "Host storage by identity"). */
 const HOST_SETTINGS = [
@@ -263,11 +272,7 @@ describe('the template sets every setting the code needs, each by identity', () 
       .filter((f) => /process\.env\b/.test(f.text))
       .map((f) => f.path)
       .filter((path) => !path.startsWith('shared/config/') && !path.startsWith('shared/local/'));
-    expect(readers.sort()).toEqual([
-      'functions/startup.ts',
-      'shared/cli/cliEnvironment.ts',
-      'shared/services.ts',
-    ]);
+    expect(readers.sort()).toEqual([...ENVIRONMENT_READERS].sort());
   });
 });
 
@@ -401,6 +406,15 @@ describe('every Azure call the code makes is allowed by a role the template gran
     expect(new Set(routes.map((r) => r.route))).toEqual(new Set(Object.keys(IOT_HUB_ROUTES)));
   });
 
+  it('knows every Azure SDK the code imports: each is a catalog of calls, or makes none of its own', () => {
+    const unknown = [...azurePackagesImported(code)].filter(
+      ([name]) =>
+        !SDK_CATALOGS.some((c) => c.module === name) &&
+        !AZURE_PACKAGES_WITHOUT_CALLS.includes(name),
+    );
+    expect(unknown).toEqual([]);
+  });
+
   it('knows the permission every call needs', () => {
     const unknown = calls.filter(
       (c) => SDK_CATALOGS.find((k) => k.module === c.module)?.calls[c.method] === undefined,
@@ -416,9 +430,12 @@ describe('every Azure call the code makes is allowed by a role the template gran
     const fleetAccount = new URL(String(env.FleetStorage__blobServiceUri)).hostname.split('.')[0];
     const hub = String(env.IotHub__fullyQualifiedName).split('.')[0];
     /** Where each SDK's calls go, as the settings name it. */
-    const target = (resourceType: string): ((g: Grant) => boolean) => {
-      if (resourceType === 'Microsoft.Storage/storageAccounts')
-        return (g) => g.scopeType.startsWith(resourceType) && g.scopeName === fleetAccount;
+    const hostAccount = env.AzureWebJobsStorage__accountName;
+    const target = (resourceType: string, file: string): ((g: Grant) => boolean) => {
+      if (resourceType === 'Microsoft.Storage/storageAccounts') {
+        const account = HOST_STORAGE_FILES.includes(file) ? hostAccount : fleetAccount;
+        return (g) => g.scopeType.startsWith(resourceType) && g.scopeName === account;
+      }
       if (resourceType === 'Microsoft.EventHub/namespaces')
         return (g) =>
           g.scopeType.startsWith(resourceType) && g.scopeName === env.CERTFLEET_EVENTHUB_NAME;
@@ -430,7 +447,7 @@ describe('every Azure call the code makes is allowed by a role the template gran
       for (const call of calls) {
         const catalog = SDK_CATALOGS.find((k) => k.module === call.module);
         for (const permission of catalog?.calls[call.method] ?? []) {
-          const on = appGrants.filter(target(String(catalog?.resourceType)));
+          const on = appGrants.filter(target(String(catalog?.resourceType), call.file));
           if (!on.some((g) => granted(g, permission, given)))
             missing.push(`${call.file}: ${call.method} needs ${permission.name}`);
         }
@@ -484,7 +501,7 @@ describe('every Azure call the code makes is allowed by a role the template gran
       };
       expect(
         appGrants
-          .filter(target('Microsoft.EventHub/namespaces'))
+          .filter(target('Microsoft.EventHub/namespaces', ''))
           .some((g) => granted(g, receive, given)),
       ).toBe(true);
       const publish: Permission = {
@@ -496,6 +513,23 @@ describe('every Azure call the code makes is allowed by a role the template gran
           .filter((g) => g.scopeType === 'Microsoft.Insights/components')
           .some((g) => granted(g, publish, given)),
       ).toBe(true);
+    });
+
+    it('lets the IoT hub’s routing identity, and only it, send to the Event Hub', () => {
+      const send: Permission = {
+        kind: 'dataAction',
+        name: 'Microsoft.EventHub/namespaces/messages/send/action',
+      };
+      const routing = grants(given).filter((g) => g.principal === 'principal-of:routingIdentity');
+      expect(
+        routing.some(
+          (g) =>
+            g.scopeType.startsWith('Microsoft.EventHub/namespaces') &&
+            g.scopeName === env.CERTFLEET_EVENTHUB_NAME &&
+            granted(g, send, given),
+        ),
+      ).toBe(true);
+      expect(appGrants.some((g) => granted(g, send, given))).toBe(false);
     });
 
     it('grants the app nothing that writes devices, twins or configuration on the hub', () => {
@@ -564,10 +598,15 @@ describe('the tables and containers the code writes are the ones the template cr
       table.mockRestore();
       container.mockRestore();
     }
-    // `certfleet listen` names its checkpoint container itself (shared/cli/listen.ts).
-    for (const file of sourceFiles('shared/cli')) {
-      for (const m of file.text.matchAll(/`\$\{settings\.storagePrefix\}(-?[a-z]+)`/g))
-        containers.add(`certfleet${m[1]}`);
+    // Names built elsewhere from the prefix (`certfleet listen` names its checkpoint container
+    // itself, shared/cli/listen.ts): `${…prefix}-name` is a container, `${…prefix}name` a table.
+    for (const file of sourceFiles('shared', 'functions').filter(
+      (f) => !f.path.startsWith('shared/local/') && !f.path.startsWith('shared/simulation/'),
+    )) {
+      for (const m of file.text.matchAll(/`\$\{[\w.]*[pP]refix\}(-?)([a-z]+)`/g)) {
+        if (m[1] === '-') containers.add(`certfleet-${m[2]}`);
+        else tables.add(`certfleet${m[2]}`);
+      }
     }
     return { tables, containers };
   }
@@ -713,25 +752,81 @@ describe('the template keeps every resource on identity', () => {
 
 describe('the alert rules watch log lines the code writes', () => {
   const rules = resources.filter((r) => r.type === 'Microsoft.Insights/scheduledQueryRules');
-  const code = sourceFiles('shared', 'functions')
-    .map((f) => f.text)
-    .join('\n');
+  const code = sourceFiles('shared', 'functions').filter(
+    (f) => !f.path.startsWith('shared/local/') && !f.path.startsWith('shared/simulation/'),
+  );
+  const queries = rules.map((r) => ({
+    rule: r.symbol,
+    query: String(/query:\s*'''([\s\S]*?)'''/.exec(r.body)?.[1]),
+  }));
+  /** The constant a prefix is written in (`export const X = 'PREFIX'`), and its file. */
+  const constantOf = (prefix: string) => {
+    for (const file of code) {
+      const m = new RegExp(`export const (\\w+) = '${prefix}';`).exec(file.text);
+      if (m) return { name: String(m[1]), file };
+    }
+    return undefined;
+  };
 
   it('has a scheduled query rule for each documented alert, sent to the action group', () => {
     expect(rules.length).toBeGreaterThanOrEqual(3);
     for (const r of rules) expect(propertyAt(r.body, 'properties.actions')).toMatch(/actionGroup/i);
   });
 
-  it('queries only CERTFLEET_ prefixes the code logs', () => {
-    const prefixes = new Set(
-      rules.flatMap((r) => [...r.body.matchAll(/CERTFLEET_[A-Z_]+/g)].map((m) => m[0])),
-    );
-    expect(prefixes.size).toBeGreaterThan(0);
-    for (const prefix of prefixes)
-      expect({
-        prefix,
-        logged: code.includes(`'${prefix}`) || code.includes(`\`${prefix}`),
-      }).toEqual({ prefix, logged: true });
+  it('matches each prefix exactly as the code writes it, with the JSON fields the query reads', () => {
+    const checked: string[] = [];
+    for (const { rule, query } of queries) {
+      for (const m of query.matchAll(/startswith "(CERTFLEET_[A-Z_]+)( \{)?"/g)) {
+        const prefix = String(m[1]);
+        const constant = constantOf(prefix);
+        expect({ rule, prefix, constant: constant?.name }).toEqual({
+          rule,
+          prefix,
+          constant: expect.any(String),
+        });
+        if (!constant) continue;
+        if (m[2]) {
+          // The line is written `${PREFIX} ${JSON.stringify(…)}` where the query parses JSON.
+          const json = new RegExp(`\\$\\{${constant.name}\\} \\$\\{JSON\\.stringify\\(`);
+          expect({ rule, prefix, json: json.test(constant.file.text) }).toEqual({
+            rule,
+            prefix,
+            json: true,
+          });
+          // Each field the query reads (`x.field`, `x["field"]`) is a key where the line is built.
+          const fields = [...query.matchAll(/\b[a-z]\.(\w+)\b|\b[a-z]\["(\w+)"\]/g)].map((f) =>
+            String(f[1] ?? f[2]),
+          );
+          for (const field of fields) {
+            const written = new RegExp(`\\b${field}\\b\\s*[:,}]`).test(constant.file.text);
+            expect({ rule, prefix, field, written }).toEqual({
+              rule,
+              prefix,
+              field,
+              written: true,
+            });
+          }
+        }
+        // A rule on errors only sees the prefix if the code logs it as an error.
+        if (/SeverityLevel\s*>=\s*3/.test(query)) {
+          const asError = new RegExp(`\\.error\\(\\s*\`\\$\\{${constant.name}\\}`);
+          expect({ rule, prefix, asError: asError.test(constant.file.text) }).toEqual({
+            rule,
+            prefix,
+            asError: true,
+          });
+        }
+        checked.push(prefix);
+      }
+    }
+    expect(new Set(checked).size).toBeGreaterThanOrEqual(5);
+  });
+
+  it('keeps every log line: Application Insights samples no traces the rules count', () => {
+    const host = JSON.parse(readFileSync(join(REPO, 'host.json'), 'utf8'));
+    const sampling = host.logging?.applicationInsights?.samplingSettings ?? {};
+    const excluded = String(sampling.excludedTypes ?? '').split(';');
+    expect(sampling.isEnabled === false || excluded.includes('Trace')).toBe(true);
   });
 });
 

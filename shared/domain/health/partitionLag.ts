@@ -26,7 +26,7 @@ export type CheckpointPosition = number | 'none' | 'unknown';
  * from the checkpoint to the newest event; with no checkpoint, every event still retained (the
  * trigger starts from the beginning: host.json `initialOffsetOptions.type` is `fromStart`); an
  * empty partition has none. A checkpoint ahead of the newest event (seen right after one is
- * written) counts as none behind.
+ * written) counts as none behind; one behind the oldest retained event counts what is retained.
  */
 export function partitionLag(
   end: PartitionEnd,
@@ -34,6 +34,9 @@ export function partitionLag(
 ): number | undefined {
   if (end.isEmpty || end.lastEnqueuedSequenceNumber < 0) return 0;
   if (checkpoint === 'unknown') return undefined;
-  const from = checkpoint === 'none' ? end.beginningSequenceNumber - 1 : checkpoint;
+  // Events older than the partition's retention are gone: a checkpoint behind them (the app
+  // stopped for longer than the retention) leaves only what is still there to read.
+  const oldest = end.beginningSequenceNumber - 1;
+  const from = checkpoint === 'none' ? oldest : Math.max(checkpoint, oldest);
   return Math.max(0, end.lastEnqueuedSequenceNumber - from);
 }

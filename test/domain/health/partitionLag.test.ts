@@ -21,6 +21,11 @@ describe('partitionLag', () => {
     expect(partitionLag(aPartition(), 250)).toBe(0);
   });
 
+  it('counts only the retained events when the checkpoint is older than the retention', () => {
+    // Events 0 to 99 expired while the app was stopped: 151 are left to read, not 240.
+    expect(partitionLag(aPartition(), 10)).toBe(151);
+  });
+
   it('counts every retained event when the trigger has never checkpointed', () => {
     expect(partitionLag(aPartition(), 'none')).toBe(151);
   });
