@@ -53,7 +53,7 @@ param existingIotHubResourceGroup string = ''
 ])
 param iotHubSku string = 'S1'
 
-@description('With iotHubMode create: IoT hub units (quotas such as twin queries and direct methods scale with them).')
+@description('With iotHubMode create: IoT hub units (quotas such as twin queries and direct methods scale with them). F1 has exactly 1, S1 and S2 up to 200, S3 up to 10; the hub refuses more.')
 @minValue(1)
 @maxValue(200)
 param iotHubUnits int = 1
@@ -144,7 +144,15 @@ var iotHubResourceGroupName = iotHubMode == 'create' ? resourceGroupName : exist
 var eventHubNamespaceName = 'evhns-certfleet-${resourceToken}'
 var eventHubName = 'iothub-events'
 var consumerGroupName = 'certfleet'
-var routingEndpointName = 'certfleet-events'
+// The routing endpoint and routes IoT Hub sends certfleet's events through. On a hub the template
+// creates they are the hub's own; on an existing hub, which several environments (staging, prod)
+// may share, each environment's carry its resource token so that neither overwrites or removes
+// the other's (infra/hooks/route-existing-hub.sh adds them, unroute-existing-hub.sh removes them).
+var routingNameSuffix = iotHubMode == 'create' ? '' : '-${resourceToken}'
+var routingEndpointName = 'certfleet-events${routingNameSuffix}'
+var twinChangesRouteName = 'certfleet-twin-changes${routingNameSuffix}'
+var deviceLifecycleRouteName = 'certfleet-device-lifecycle${routingNameSuffix}'
+var connectionStateRouteName = 'certfleet-connection-state${routingNameSuffix}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: resourceGroupName
@@ -221,7 +229,8 @@ module eventHubs 'modules/eventHubs.bicep' = {
 }
 
 // Only in create mode: an existing hub is never redeclared (a deployment would replace its
-// routing); infra/hooks/route-existing-hub.sh adds certfleet's endpoint and routes to it.
+// routing); infra/hooks/route-existing-hub.sh adds certfleet's endpoint and routes to it, and
+// infra/hooks/unroute-existing-hub.sh removes them before `azd down`.
 module iotHub 'modules/iotHub.bicep' = if (iotHubMode == 'create') {
   name: 'iotHub'
   scope: rg
@@ -236,6 +245,9 @@ module iotHub 'modules/iotHub.bicep' = if (iotHubMode == 'create') {
     eventHubName: eventHubName
     eventHubResourceGroup: rg.name
     routingEndpointName: routingEndpointName
+    twinChangesRouteName: twinChangesRouteName
+    deviceLifecycleRouteName: deviceLifecycleRouteName
+    connectionStateRouteName: connectionStateRouteName
   }
   // The hub checks its identity-based endpoint when it is created: the routing identity must
   // already hold Azure Event Hubs Data Sender (granted in eventHubs.bicep).
@@ -329,13 +341,16 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.functionAppName
 output SERVICE_API_NAME string = functionApp.outputs.functionAppName
 output AZURE_FUNCTION_APP_IDENTITY_CLIENT_ID string = identities.outputs.appClientId
-// For infra/hooks/route-existing-hub.sh and operators (azd env get-values).
+// For infra/hooks/route-existing-hub.sh, unroute-existing-hub.sh and operators (azd env get-values).
 output AZURE_IOTHUB_MODE string = iotHubMode
 output AZURE_IOTHUB_NAME string = iotHubName
 output AZURE_IOTHUB_RESOURCE_GROUP string = iotHubResourceGroupName
 output AZURE_IOTHUB_HOSTNAME string = iotHubAccess.outputs.hostName
 output AZURE_ROUTING_IDENTITY_ID string = identities.outputs.routingIdentityId
 output AZURE_ROUTING_ENDPOINT_NAME string = routingEndpointName
+output AZURE_ROUTE_TWIN_CHANGES_NAME string = twinChangesRouteName
+output AZURE_ROUTE_DEVICE_LIFECYCLE_NAME string = deviceLifecycleRouteName
+output AZURE_ROUTE_CONNECTION_STATE_NAME string = connectionStateRouteName
 output AZURE_EVENTHUB_NAMESPACE_HOST string = eventHubs.outputs.namespaceHost
 // The Function app's consumer group; give `certfleet listen` another one.
 output AZURE_EVENTHUB_CONSUMER_GROUP string = eventHubs.outputs.consumerGroupName

@@ -1,103 +1,96 @@
 # azd postprovision hook (azure.yaml), for Windows: the same steps as route-existing-hub.sh.
-# With IOTHUB_MODE=existing, wires an IoT hub the template did not create to certfleet's Event
-# Hub, adding only what is missing: the routing identity on the hub, an identity-based Event Hubs
-# endpoint, and routes of TwinChangeEvents, DeviceLifecycleEvents and DeviceConnectionStateEvents.
-# Existing endpoints, routes and the fallback route are left as they are. Safe to run again:
-# `azd hooks run postprovision`. Needs the Azure CLI signed in (`az login`) and its azure-iot
-# extension (message-endpoint and message-route replace the deprecated core routing commands).
-$ErrorActionPreference = 'Stop'
-Set-StrictMode -Version Latest
+# With IOTHUB_MODE=existing, routes an IoT hub the template did not create to this environment's
+# Event Hub: the routing identity on the hub, an identity-based Event Hubs endpoint and routes of
+# TwinChangeEvents, DeviceLifecycleEvents and DeviceConnectionStateEvents, all under this
+# environment's names. What exists is compared with what the environment needs and updated when
+# it differs; an earlier release's endpoint and routes sending to this Event Hub are removed.
+# Nothing else on the hub is changed. Safe to run again: `azd hooks run postprovision`.
+. (Join-Path $PSScriptRoot 'existing-hub.ps1')
 
-function Get-Setting([string]$Name, [string]$Default = $null) {
-  $value = [Environment]::GetEnvironmentVariable($Name)
-  if ([string]::IsNullOrEmpty($value)) { return $Default }
-  return $value
-}
-
-function Get-RequiredSetting([string]$Name) {
-  $value = Get-Setting $Name
-  if ([string]::IsNullOrEmpty($value)) { throw "certfleet: $Name is not set: run azd provision first" }
-  return $value
-}
-
-# Runs az; stops on a non-zero exit code (PowerShell does not for native commands).
-function Invoke-Az {
-  $output = & az @args
-  if ($LASTEXITCODE -ne 0) { throw "certfleet: az $($args -join ' ') failed ($LASTEXITCODE)" }
-  return $output
-}
-
-$mode = Get-Setting 'IOTHUB_MODE' (Get-Setting 'AZURE_IOTHUB_MODE' 'create')
-if ($mode -ne 'existing') {
-  Write-Host "certfleet: IOTHUB_MODE is $mode; the template configured the hub's routing itself."
+if ($certfleetMode -ne 'existing') {
+  Write-Certfleet "IOTHUB_MODE is $certfleetMode; the template configured the hub's routing itself."
   exit 0
 }
 
-$hub = Get-RequiredSetting 'AZURE_IOTHUB_NAME'
-$hubGroup = Get-RequiredSetting 'AZURE_IOTHUB_RESOURCE_GROUP'
-$identity = Get-RequiredSetting 'AZURE_ROUTING_IDENTITY_ID'
-$endpoint = Get-Setting 'AZURE_ROUTING_ENDPOINT_NAME' 'certfleet-events'
-$namespaceHost = Get-RequiredSetting 'AZURE_EVENTHUB_NAMESPACE_HOST'
-$eventHub = Get-RequiredSetting 'CERTFLEET_EVENTHUB_NAME'
-$eventHubGroup = Get-RequiredSetting 'AZURE_RESOURCE_GROUP'
+Read-Settings
+Assert-Az 'route' 'postprovision'
 
-if (-not (Get-Command az -ErrorAction SilentlyContinue)) {
-  throw 'certfleet: the Azure CLI (az) is needed to route an existing IoT hub; install it, sign in with az login, then run: azd hooks run postprovision'
-}
-$subscription = Get-Setting 'AZURE_SUBSCRIPTION_ID'
-if ($subscription) { Invoke-Az account set --subscription $subscription | Out-Null }
-Invoke-Az extension add --name azure-iot --upgrade --only-show-errors | Out-Null
-
-# 1. The routing identity on the hub (resource ids compared without regard to case).
-$assigned = @(Invoke-Az iot hub identity show --name $hub --resource-group $hubGroup `
-    --query 'keys(userAssignedIdentities || `{}`)' --output tsv)
-if ($assigned | Where-Object { $_ -ieq $identity }) {
-  Write-Host "certfleet: $hub already has the routing identity."
+# 1. The routing identity on the hub.
+if (Test-HubHasIdentity) {
+  Write-Certfleet "$hub already has the routing identity."
 } else {
-  Write-Host "certfleet: adding the routing identity to $hub."
-  Invoke-Az iot hub identity assign --name $hub --resource-group $hubGroup `
-    --user-assigned $identity --only-show-errors --output none | Out-Null
+  Invoke-Az "adding the routing identity to $hub" @('iot', 'hub', 'identity', 'assign', '--name', $hub, '--resource-group', $hubGroup, '--user-assigned', $identity, '--only-show-errors', '--output', 'none') | Out-Null
+  Write-Certfleet "added the routing identity to $hub."
 }
 
 # 2. The identity-based Event Hubs endpoint, retried while the Data Sender role propagates.
-$found = Invoke-Az iot hub message-endpoint list --hub-name $hub --resource-group $hubGroup `
-  --endpoint-type eventhub --query "[?name=='$endpoint'].name" --output tsv
-if ($found) {
-  Write-Host "certfleet: $hub already has the endpoint $endpoint."
+$endpointUri = "sb://$namespaceHost"
+$endpointArguments = @('--hub-name', $hub, '--resource-group', $hubGroup, '--endpoint-name', $endpoint, '--endpoint-resource-group', $eventHubGroup, '--endpoint-uri', $endpointUri, '--entity-path', $eventHub, '--identity', $identity)
+$found = Get-Endpoint $endpoint
+if ($null -eq $found) {
+  Invoke-AzRetryingPropagation "adding the endpoint $endpoint to $hub" (@('iot', 'hub', 'message-endpoint', 'create', 'eventhub') + $endpointArguments)
+  Write-Certfleet "added the endpoint $endpoint to $hub."
 } else {
-  $attempt = 1
-  while ($true) {
-    & az iot hub message-endpoint create eventhub --hub-name $hub --resource-group $hubGroup `
-      --endpoint-name $endpoint --endpoint-resource-group $eventHubGroup `
-      --endpoint-uri "sb://$namespaceHost" --entity-path $eventHub `
-      --identity $identity --only-show-errors --output none
-    if ($LASTEXITCODE -eq 0) { break }
-    if ($attempt -ge 6) {
-      throw "certfleet: could not add the endpoint $endpoint to $hub; run azd hooks run postprovision again later."
-    }
-    Write-Host "certfleet: the endpoint was refused (attempt $attempt); waiting 60 s for the role to propagate."
-    $attempt += 1
-    Start-Sleep -Seconds 60
+  $differences = @()
+  if ((Get-NormalUri ([string](Get-Field $found 'endpointUri'))) -ne (Get-NormalUri $endpointUri)) {
+    $differences += "endpointUri is $(Get-Field $found 'endpointUri'), not $endpointUri"
   }
-  Write-Host "certfleet: added the endpoint $endpoint to $hub."
+  if ([string](Get-Field $found 'entityPath') -ine $eventHub) {
+    $differences += "entityPath is $(Get-Field $found 'entityPath'), not $eventHub"
+  }
+  if ([string](Get-Field $found 'authenticationType') -ine 'identityBased') {
+    $differences += "authenticationType is $(Get-Field $found 'authenticationType'), not identityBased"
+  }
+  $usedIdentity = [string](Get-Field $found 'identity.userAssignedIdentity')
+  if ($usedIdentity -ine $identity) {
+    $differences += "identity is $(if ($usedIdentity) { $usedIdentity } else { 'none' }), not the routing identity $identity"
+  }
+  if ($differences.Count -eq 0) {
+    Write-Certfleet "$hub already has the endpoint $endpoint as this environment needs it."
+  } else {
+    Write-Certfleet "the endpoint $endpoint on $hub differs from what this environment needs: $($differences -join '; '); updating it."
+    Invoke-AzRetryingPropagation "updating the endpoint $endpoint on $hub" (@('iot', 'hub', 'message-endpoint', 'update', 'eventhub') + $endpointArguments)
+    Write-Certfleet "updated the endpoint $endpoint on $hub."
+  }
 }
 
 # 3. The routes, one per source certfleet reads, every event of each.
 $routes = @(
-  @{ Name = 'certfleet-twin-changes'; Source = 'twinchangeevents' },
-  @{ Name = 'certfleet-device-lifecycle'; Source = 'devicelifecycleevents' },
-  @{ Name = 'certfleet-connection-state'; Source = 'deviceconnectionstateevents' }
+  @{ Name = $twinRoute; Source = 'twinchangeevents' },
+  @{ Name = $lifecycleRoute; Source = 'devicelifecycleevents' },
+  @{ Name = $connectionRoute; Source = 'deviceconnectionstateevents' }
 )
 foreach ($route in $routes) {
   $name = $route.Name
-  $found = Invoke-Az iot hub message-route list --hub-name $hub --resource-group $hubGroup `
-    --query "[?name=='$name'].name" --output tsv
-  if ($found) {
-    Write-Host "certfleet: $hub already has the route $name."
-  } else {
-    Invoke-Az iot hub message-route create --hub-name $hub --resource-group $hubGroup `
-      --route-name $name --source-type $route.Source --endpoint-name $endpoint `
-      --condition true --enabled true --only-show-errors --output none | Out-Null
-    Write-Host "certfleet: added the route $name ($($route.Source)) to $hub."
+  $source = $route.Source
+  $routeArguments = @('--hub-name', $hub, '--resource-group', $hubGroup, '--route-name', $name, '--source-type', $source, '--endpoint-name', $endpoint, '--condition', 'true', '--enabled', 'true')
+  $found = Get-Route $name
+  if ($null -eq $found) {
+    Invoke-AzRetryingPropagation "adding the route $name to $hub" (@('iot', 'hub', 'message-route', 'create') + $routeArguments)
+    Write-Certfleet "added the route $name ($source) to $hub."
+    continue
   }
+  $differences = @()
+  if ([string](Get-Field $found 'source') -ine $source) {
+    $differences += "source is $(Get-Field $found 'source'), not $source"
+  }
+  $targets = @(Get-Field $found 'endpointNames') -join ','
+  if ($targets -ine $endpoint) { $differences += "endpoints are $targets, not $endpoint" }
+  if ([string](Get-Field $found 'condition') -ine 'true') {
+    $differences += "condition is $(Get-Field $found 'condition'), not true"
+  }
+  if (-not [bool](Get-Field $found 'isEnabled')) { $differences += 'it is disabled' }
+  if ($differences.Count -eq 0) {
+    Write-Certfleet "$hub already has the route $name as this environment needs it."
+  } else {
+    Write-Certfleet "the route $name on $hub differs from what this environment needs: $($differences -join '; '); updating it."
+    Invoke-AzRetryingPropagation "updating the route $name on $hub" (@('iot', 'hub', 'message-route', 'update') + $routeArguments)
+    Write-Certfleet "updated the route $name on $hub."
+  }
+}
+
+# 4. What an earlier release added under names shared by every environment, once it sends to
+# this environment's Event Hub: its events now arrive through the routes above.
+if ($endpoint -ine $legacyEndpoint -and $null -ne (Get-Endpoint $legacyEndpoint)) {
+  Remove-Routing $legacyEndpoint $legacyRoutes
 }

@@ -1,96 +1,122 @@
 #!/bin/sh
-# azd postprovision hook (azure.yaml): with IOTHUB_MODE=existing, wires an IoT hub the template
-# did not create to certfleet's Event Hub. The template does not redeclare such a hub, since a
-# deployment would replace its whole routing; this adds to it instead, and only what is missing:
+# azd postprovision hook (azure.yaml): with IOTHUB_MODE=existing, routes an IoT hub the template
+# did not create to this environment's Event Hub. The template does not redeclare such a hub,
+# since a deployment would replace its whole routing; this adds to it instead:
 #   1. the routing identity, as a user-assigned identity of the hub;
 #   2. an Event Hubs custom endpoint that authenticates as that identity (no connection string);
 #   3. routes of TwinChangeEvents, DeviceLifecycleEvents and DeviceConnectionStateEvents to it.
-# Existing endpoints, routes and the fallback route are left as they are. Safe to run again:
-# `azd hooks run postprovision`.
+# The endpoint and routes carry this environment's names (existing-hub.sh). One that exists is
+# compared with what this environment needs (endpoint URI, entity path, authentication type and
+# identity; each route's source, endpoint, condition and whether it is enabled) and updated when it
+# differs, saying what differed. Endpoints and routes an earlier release named without the
+# environment are removed once they send to this environment's Event Hub. Nothing else on the hub
+# is changed. Safe to run again: `azd hooks run postprovision`.
 #
 # Uses the Azure CLI signed in as someone who may change the hub (`az login`; azd's own sign-in
-# is separate) and the azure-iot extension's message-endpoint and message-route commands: the core
-# CLI's `az iot hub routing-endpoint` and `az iot hub route` groups are deprecated in their favour
-# (Microsoft Learn, "az iot hub routing-endpoint"). They update the hub with its ETag, so a
-# concurrent change to the hub is not overwritten.
+# is separate). unroute-existing-hub.sh (predown) takes all of this away before `azd down`.
 set -eu
 
-mode="${IOTHUB_MODE:-${AZURE_IOTHUB_MODE:-create}}"
-if [ "$mode" != "existing" ]; then
-  echo "certfleet: IOTHUB_MODE is $mode; the template configured the hub's routing itself."
+. "$(dirname "$0")/existing-hub.sh"
+
+if [ "$certfleet_mode" != "existing" ]; then
+  certfleet_say "IOTHUB_MODE is $certfleet_mode; the template configured the hub's routing itself."
   exit 0
 fi
 
-hub="${AZURE_IOTHUB_NAME:?AZURE_IOTHUB_NAME is not set: run azd provision first}"
-hub_group="${AZURE_IOTHUB_RESOURCE_GROUP:?AZURE_IOTHUB_RESOURCE_GROUP is not set}"
-identity="${AZURE_ROUTING_IDENTITY_ID:?AZURE_ROUTING_IDENTITY_ID is not set}"
-endpoint="${AZURE_ROUTING_ENDPOINT_NAME:-certfleet-events}"
-namespace_host="${AZURE_EVENTHUB_NAMESPACE_HOST:?AZURE_EVENTHUB_NAMESPACE_HOST is not set}"
-event_hub="${CERTFLEET_EVENTHUB_NAME:?CERTFLEET_EVENTHUB_NAME is not set}"
-event_hub_group="${AZURE_RESOURCE_GROUP:?AZURE_RESOURCE_GROUP is not set}"
+read_settings
+require_az "route" postprovision
 
-if ! command -v az >/dev/null 2>&1; then
-  echo "certfleet: the Azure CLI (az) is needed to route an existing IoT hub; install it, sign in with az login, then run: azd hooks run postprovision" >&2
-  exit 1
-fi
-if [ -n "${AZURE_SUBSCRIPTION_ID:-}" ]; then
-  az account set --subscription "$AZURE_SUBSCRIPTION_ID"
-fi
-az extension add --name azure-iot --upgrade --only-show-errors
-
-lower() { printf '%s' "$1" | tr 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' 'abcdefghijklmnopqrstuvwxyz'; }
-
-# 1. The routing identity on the hub (resource ids compared without regard to case).
-if az iot hub identity show --name "$hub" --resource-group "$hub_group" \
-  --query 'keys(userAssignedIdentities || `{}`)' --output tsv |
-  tr 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' 'abcdefghijklmnopqrstuvwxyz' |
-  grep -qxF "$(lower "$identity")"; then
-  echo "certfleet: $hub already has the routing identity."
+# 1. The routing identity on the hub.
+if hub_has_identity; then
+  certfleet_say "$hub already has the routing identity."
 else
-  echo "certfleet: adding the routing identity to $hub."
-  az iot hub identity assign --name "$hub" --resource-group "$hub_group" \
-    --user-assigned "$identity" --only-show-errors --output none
+  run "adding the routing identity to $hub" iot hub identity assign --name "$hub" \
+    --resource-group "$hub_group" --user-assigned "$identity" --only-show-errors --output none || exit 1
+  certfleet_say "added the routing identity to $hub."
 fi
 
 # 2. The identity-based Event Hubs endpoint. The hub checks that the identity may send when the
-# endpoint is added; a role assigned minutes ago may not have propagated yet, so retry a while.
-found=$(az iot hub message-endpoint list --hub-name "$hub" --resource-group "$hub_group" \
-  --endpoint-type eventhub --query "[?name=='$endpoint'].name" --output tsv)
-if [ -n "$found" ]; then
-  echo "certfleet: $hub already has the endpoint $endpoint."
+# endpoint is added or changed; a role assigned minutes ago may not have propagated yet.
+endpoint_uri="sb://$namespace_host"
+fields=$(endpoint_fields "$endpoint") || exit 1
+if [ -z "$fields" ]; then
+  retry_propagation "adding the endpoint $endpoint to $hub" iot hub message-endpoint create eventhub \
+    --hub-name "$hub" --resource-group "$hub_group" --endpoint-name "$endpoint" \
+    --endpoint-resource-group "$event_hub_group" --endpoint-uri "$endpoint_uri" \
+    --entity-path "$event_hub" --identity "$identity"
+  certfleet_say "added the endpoint $endpoint to $hub."
 else
-  attempt=1
-  until az iot hub message-endpoint create eventhub --hub-name "$hub" \
-    --resource-group "$hub_group" --endpoint-name "$endpoint" \
-    --endpoint-resource-group "$event_hub_group" \
-    --endpoint-uri "sb://$namespace_host" --entity-path "$event_hub" \
-    --identity "$identity" --only-show-errors --output none; do
-    if [ "$attempt" -ge 6 ]; then
-      echo "certfleet: could not add the endpoint $endpoint to $hub; run azd hooks run postprovision again later." >&2
-      exit 1
-    fi
-    echo "certfleet: the endpoint was refused (attempt $attempt); waiting 60 s for the role to propagate."
-    attempt=$((attempt + 1))
-    sleep 60
-  done
-  echo "certfleet: added the endpoint $endpoint to $hub."
+  differences=""
+  if [ "$(normal_uri "$(field "$fields" 1)")" != "$(normal_uri "$endpoint_uri")" ]; then
+    differences="$differences endpointUri is $(field "$fields" 1), not $endpoint_uri;"
+  fi
+  if [ "$(lower "$(field "$fields" 2)")" != "$(lower "$event_hub")" ]; then
+    differences="$differences entityPath is $(field "$fields" 2), not $event_hub;"
+  fi
+  if [ "$(lower "$(field "$fields" 3)")" != "identitybased" ]; then
+    differences="$differences authenticationType is $(field "$fields" 3), not identityBased;"
+  fi
+  used_identity=$(field "$fields" 4)
+  if [ "$(lower "$used_identity")" != "$(lower "$identity")" ]; then
+    differences="$differences identity is ${used_identity:-none}, not the routing identity $identity;"
+  fi
+  if [ -z "$differences" ]; then
+    certfleet_say "$hub already has the endpoint $endpoint as this environment needs it."
+  else
+    certfleet_say "the endpoint $endpoint on $hub differs from what this environment needs:$differences updating it."
+    retry_propagation "updating the endpoint $endpoint on $hub" iot hub message-endpoint update eventhub \
+      --hub-name "$hub" --resource-group "$hub_group" --endpoint-name "$endpoint" \
+      --endpoint-resource-group "$event_hub_group" --endpoint-uri "$endpoint_uri" \
+      --entity-path "$event_hub" --identity "$identity"
+    certfleet_say "updated the endpoint $endpoint on $hub."
+  fi
 fi
 
 # 3. The routes, one per source certfleet reads, every event of each.
 for route in \
-  "certfleet-twin-changes twinchangeevents" \
-  "certfleet-device-lifecycle devicelifecycleevents" \
-  "certfleet-connection-state deviceconnectionstateevents"; do
+  "$twin_route twinchangeevents" \
+  "$lifecycle_route devicelifecycleevents" \
+  "$connection_route deviceconnectionstateevents"; do
   name=${route%% *}
   source=${route#* }
-  found=$(az iot hub message-route list --hub-name "$hub" --resource-group "$hub_group" \
-    --query "[?name=='$name'].name" --output tsv)
-  if [ -n "$found" ]; then
-    echo "certfleet: $hub already has the route $name."
+  fields=$(route_fields "$name") || exit 1
+  if [ -z "$fields" ]; then
+    retry_propagation "adding the route $name to $hub" iot hub message-route create --hub-name "$hub" \
+      --resource-group "$hub_group" --route-name "$name" --source-type "$source" \
+      --endpoint-name "$endpoint" --condition true --enabled true
+    certfleet_say "added the route $name ($source) to $hub."
+    continue
+  fi
+  differences=""
+  if [ "$(lower "$(field "$fields" 1)")" != "$source" ]; then
+    differences="$differences source is $(field "$fields" 1), not $source;"
+  fi
+  if [ "$(lower "$(field "$fields" 2)")" != "$(lower "$endpoint")" ]; then
+    differences="$differences endpoints are $(field "$fields" 2), not $endpoint;"
+  fi
+  if [ "$(lower "$(field "$fields" 3)")" != "true" ]; then
+    differences="$differences condition is $(field "$fields" 3), not true;"
+  fi
+  if [ "$(lower "$(field "$fields" 4)")" != "true" ]; then
+    differences="$differences it is disabled;"
+  fi
+  if [ -z "$differences" ]; then
+    certfleet_say "$hub already has the route $name as this environment needs it."
   else
-    az iot hub message-route create --hub-name "$hub" --resource-group "$hub_group" \
-      --route-name "$name" --source-type "$source" --endpoint-name "$endpoint" \
-      --condition true --enabled true --only-show-errors --output none
-    echo "certfleet: added the route $name ($source) to $hub."
+    certfleet_say "the route $name on $hub differs from what this environment needs:$differences updating it."
+    retry_propagation "updating the route $name on $hub" iot hub message-route update --hub-name "$hub" \
+      --resource-group "$hub_group" --route-name "$name" --source-type "$source" \
+      --endpoint-name "$endpoint" --condition true --enabled true
+    certfleet_say "updated the route $name on $hub."
   fi
 done
+
+# 4. What an earlier release added under names shared by every environment, once it sends to this
+# environment's Event Hub: its events now arrive through the routes above.
+if [ "$(lower "$endpoint")" != "$legacy_endpoint" ]; then
+  legacy=$(endpoint_fields "$legacy_endpoint") || exit 1
+  if [ -n "$legacy" ]; then
+    # shellcheck disable=SC2086 # the route names are single words, split on purpose
+    remove_routing "$legacy_endpoint" $legacy_routes
+  fi
+fi

@@ -13,12 +13,18 @@ param iotHubName string
   'S3'
 ])
 param sku string
+@description('F1 has exactly 1 unit; S1 and S2 up to 200, S3 up to 10 (Microsoft Learn, "Choose the right IoT Hub tier and size"). The hub refuses a count its tier does not allow.')
+@minValue(1)
+@maxValue(200)
 param units int
 param routingIdentityId string
 param eventHubNamespaceName string
 param eventHubName string
 param eventHubResourceGroup string
 param routingEndpointName string
+param twinChangesRouteName string
+param deviceLifecycleRouteName string
+param connectionStateRouteName string
 
 resource iotHub 'Microsoft.Devices/IotHubs@2023-06-30' = {
   name: iotHubName
@@ -40,10 +46,13 @@ resource iotHub 'Microsoft.Devices/IotHubs@2023-06-30' = {
     // endpoint with a key either while this is set.
     disableLocalAuth: true
     // The service requires this key on create and update (Microsoft.Devices/IotHubs@2023-06-30).
+    // The built-in endpoint's device-to-cloud partitions: a Free (F1) hub allows 2, the default 4
+    // is refused there (Microsoft Learn's F1 quickstarts pass `az iot hub create --sku F1
+    // --partition-count 2`). certfleet reads its own Event Hub, not this one.
     eventHubEndpoints: {
       events: {
         retentionTimeInDays: 1
-        partitionCount: 4
+        partitionCount: sku == 'F1' ? 2 : 4
       }
     }
     routing: {
@@ -66,7 +75,7 @@ resource iotHub 'Microsoft.Devices/IotHubs@2023-06-30' = {
       // Event Hubs"), every event of each.
       routes: [
         {
-          name: 'certfleet-twin-changes'
+          name: twinChangesRouteName
           source: 'TwinChangeEvents'
           condition: 'true'
           endpointNames: [
@@ -75,7 +84,7 @@ resource iotHub 'Microsoft.Devices/IotHubs@2023-06-30' = {
           isEnabled: true
         }
         {
-          name: 'certfleet-device-lifecycle'
+          name: deviceLifecycleRouteName
           source: 'DeviceLifecycleEvents'
           condition: 'true'
           endpointNames: [
@@ -84,7 +93,7 @@ resource iotHub 'Microsoft.Devices/IotHubs@2023-06-30' = {
           isEnabled: true
         }
         {
-          name: 'certfleet-connection-state'
+          name: connectionStateRouteName
           source: 'DeviceConnectionStateEvents'
           condition: 'true'
           endpointNames: [
