@@ -136,6 +136,27 @@ module.exports = {
       to: { path: '^shared/(cli|local|simulation|scripts)/' },
     },
     {
+      name: 'agent-is-copyable',
+      comment:
+        'shared/agent is the reference device agent firmware teams copy: it uses packages, Node ' +
+        'and itself, and of certfleet only the clock (shared/domain/Clock.ts).',
+      severity: 'error',
+      from: { path: '^shared/agent/' },
+      to: {
+        path: '^(functions|shared)/',
+        pathNot: ['^shared/agent/', '^shared/domain/Clock\\.ts$'],
+      },
+    },
+    {
+      name: 'certfleet-does-not-run-the-agent',
+      comment:
+        'The agent is a device program on the device SDKs (dev dependencies): only local runs ' +
+        '(npm start, the stand-ins) start agents; the Function app and the CLI never load it.',
+      severity: 'error',
+      from: { path: '^(functions|shared)/', pathNot: '^shared/(agent|local)/' },
+      to: { path: '^shared/agent/' },
+    },
+    {
       name: 'no-cycles',
       comment: 'A cycle makes two modules one: split what they share into a third.',
       severity: 'error',

@@ -40,6 +40,8 @@ const BROKEN_TREE: Record<string, string> = {
   'functions/functionImportsCli.ts': `import { h } from '../shared/cli/cliImportsFunction';\nexport const f = h;\n`,
   'shared/web/webImportsAdapter.ts': `import { adapter } from '../adapters/Adapter';\nexport const w = adapter;\n`,
   'shared/app/appImportsWeb.ts': `import { w } from '../web/webImportsAdapter';\nexport const v = w;\n`,
+  'shared/agent/Agent.ts': `import { pure } from '../domain/Pure';\nexport const agent = pure;\n`,
+  'shared/cli/cliRunsAgent.ts': `import { agent } from '../agent/Agent';\nexport const r = agent;\n`,
   'shared/app/cycleA.ts': `import { b } from './cycleB';\nexport const a = () => b;\n`,
   'shared/app/cycleB.ts': `import { a } from './cycleA';\nexport const b = () => a;\n`,
 };
@@ -73,6 +75,8 @@ describe('the dependency rules', () => {
     expect(found).toEqual(
       [
         'adapters-and-config-not-use-cases: shared/adapters/adapterImportsUseCase.ts -> shared/app/UseCase.ts',
+        'agent-is-copyable: shared/agent/Agent.ts -> shared/domain/Pure.ts',
+        'certfleet-does-not-run-the-agent: shared/cli/cliRunsAgent.ts -> shared/agent/Agent.ts',
         'app-uses-only-domain: shared/app/appImportsAdapter.ts -> shared/adapters/Adapter.ts',
         'app-uses-only-domain: shared/app/appImportsWeb.ts -> shared/web/webImportsAdapter.ts',
         'config-not-adapters: shared/config/configImportsAdapter.ts -> shared/adapters/Adapter.ts',
