@@ -30,6 +30,8 @@ export type StandInHandler = (
   deviceId: string,
   methodName: string,
   payload: unknown,
+  /** The call's own timeouts, as certfleet sent them (IoT Hub's defaults when it did not). */
+  timeouts?: { responseTimeoutSeconds?: number; connectTimeoutSeconds?: number },
 ) => StandInAnswer | Promise<StandInAnswer>;
 
 /** A direct-method call as the stand-in received and answered it. */
@@ -120,10 +122,22 @@ export class StandInDirectMethods {
       answer(400, protocol.errorBody(400004, invalid), 'ArgumentInvalid');
       return;
     }
-    const invocation = body as { methodName: string; payload?: unknown };
+    const invocation = body as {
+      methodName: string;
+      payload?: unknown;
+      responseTimeoutInSeconds?: number;
+      connectTimeoutInSeconds?: number;
+    };
     let result: StandInAnswer;
     try {
-      result = await this.handler(hub, deviceId, invocation.methodName, invocation.payload);
+      result = await this.handler(hub, deviceId, invocation.methodName, invocation.payload, {
+        ...(invocation.responseTimeoutInSeconds !== undefined
+          ? { responseTimeoutSeconds: invocation.responseTimeoutInSeconds }
+          : {}),
+        ...(invocation.connectTimeoutInSeconds !== undefined
+          ? { connectTimeoutSeconds: invocation.connectTimeoutInSeconds }
+          : {}),
+      });
     } catch {
       answer(500, protocol.errorBody(500001, 'The stand-in handler failed.'), 'ServerError');
       return;

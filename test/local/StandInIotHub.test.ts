@@ -81,12 +81,20 @@ describe('StandInIotHub', () => {
     );
   };
 
-  it("answers the device's status and payload, and hands the handler the hub, device, method and payload", async () => {
+  it("answers the device's status and payload, and hands the handler the hub, device, method, payload and the call's timeouts", async () => {
     answer = { device: { status: 202, payload: { queued: true } } };
     const response = await invoke();
     expect(response.status).toBe(200);
     await expect(response.json()).resolves.toEqual({ status: 202, payload: { queued: true } });
-    expect(seen).toEqual([['hub-a', 'd#1', 'renewCertificate', { requestId: 'r1' }]]);
+    expect(seen).toEqual([
+      [
+        'hub-a',
+        'd#1',
+        'renewCertificate',
+        { requestId: 'r1' },
+        { responseTimeoutSeconds: 30, connectTimeoutSeconds: 0 },
+      ],
+    ]);
     expect(hub.calls[0]).toMatchObject({
       hub: 'hub-a',
       deviceId: 'd#1',

@@ -8,9 +8,9 @@ import type { MethodTimeouts, StandInDeviceEndpoint } from './StandInDeviceEndpo
  * payload, 404103 offline, 504101 timeout); any other device is left to `otherwise` (by
  * default 404001 not found), such as the fleet simulator's in-process devices.
  *
- * A handler is given the hub, device, method and payload, not the call's timeouts, so
- * `timeouts` sets them (IoT Hub's defaults: 30 s to answer, 0 s to connect); a fifth argument
- * with the call's own `responseTimeoutSeconds`/`connectTimeoutSeconds` wins when passed.
+ * The stand-in hub passes the call's own `responseTimeoutInSeconds`/`connectTimeoutInSeconds`
+ * (what certfleet's settings say); `timeouts` wins over them when given (tests that must not
+ * wait IoT Hub's 5-second minimum), and IoT Hub's defaults (30 s, 0 s) apply when neither says.
  */
 export function deviceEndpointHandler(
   endpoints: StandInDeviceEndpoint | readonly StandInDeviceEndpoint[],
@@ -30,8 +30,8 @@ export function deviceEndpointHandler(
     const endpoint = all.find((e) => e.serves(hub, deviceId));
     if (!endpoint) return otherwise(hub, deviceId, methodName, payload);
     return endpoint.invokeMethod(hub, deviceId, methodName, payload, {
-      ...timeouts,
       ...callTimeouts,
+      ...timeouts,
     });
   };
 }
