@@ -11,8 +11,12 @@ import {
   describeSummary,
   runSimulatedFleet,
 } from '../simulation/fleet';
+import { describeAgentSummary } from './AgentRunSummary';
 import { LocalHost } from './LocalHost';
+import type { AgentRun } from './agentRun';
 import { startAzurite } from './azurite';
+import { fleetEndingBefore } from './fleetWindow';
+import { START_USAGE, StartOptions, StartUsageError, parseStartOptions } from './startOptions';
 import { httpTriggers } from './triggerDefinitions';
 
 /**
@@ -22,52 +26,44 @@ import { httpTriggers } from './triggerDefinitions';
  * storage, prints the summary, then serves certfleet's HTTP API on http://localhost:7071 with
  * the Functions' own routes until Ctrl-C.
  *
+ * With `--agents N`, N real device agents (the Azure IoT device SDK over MQTT on TLS, DPS over
+ * HTTPS) then run on the wall clock over the same storage, each asked to renew once
+ * (agentRun.ts); the fleet's virtual days end before the wall clock so the audit trail only goes
+ * forward (fleetWindow.ts), and the API served afterwards runs on the wall clock with the agents
+ * still connected.
+ *
  *   npm start                      the default fleet, then serve
  *   npm start -- --exit            exit after the summary
  *   npm start -- --devices 500 --days 60 --seed 7 --port 7072
+ *   npm start -- --agents 5        and 5 real agents after the fleet
  */
-interface Options {
-  exit: boolean;
-  devices?: number;
-  days?: number;
-  seed: number;
-  port: number;
-}
-
-function parseArgs(argv: string[]): Options {
-  const options: Options = { exit: false, seed: 1, port: 7071 };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    const value = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v <= 0) throw new Error(`${arg} takes a positive whole number`);
-      return v;
-    };
-    if (arg === '--exit') options.exit = true;
-    else if (arg === '--devices') options.devices = value();
-    else if (arg === '--days') options.days = value();
-    else if (arg === '--seed') options.seed = value();
-    else if (arg === '--port') options.port = value();
-    else
-      throw new Error(
-        `unknown option ${arg} (known: --exit, --devices N, --days N, --seed N, --port N)`,
-      );
-  }
-  return options;
-}
-
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const fleetOptions = {
+  let args: StartOptions;
+  try {
+    args = parseStartOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof StartUsageError)) throw error;
+    process.stderr.write(`certfleet: ${error.message}\n\n${START_USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (args.help) {
+    process.stdout.write(START_USAGE);
+    return;
+  }
+  const chosen = {
     ...defaultFleetOptions(args.seed),
     ...(args.devices ? { devices: args.devices } : {}),
     ...(args.days ? { days: args.days } : {}),
   };
+  const fleetOptions = args.agents > 0 ? fleetEndingBefore(chosen, new Date()) : chosen;
   process.stdout.write('certfleet: starting Azurite on free loopback ports…\n');
   const azurite = await startAzurite();
   let host: LocalHost | undefined;
+  let agents: AgentRun | undefined;
   const stop = async () => {
     await host?.close();
+    await agents?.stop();
     await azurite.stop();
   };
   try {
@@ -76,18 +72,24 @@ async function main(): Promise<void> {
       'certfleet: creating the simulated fleet (real P-384 keys, certificates from a local CA via a stand-in DPS)…\n',
     );
     const fleet = await SimulatedFleet.create(fleetOptions, clock);
+    if (fleetOptions.start !== chosen.start) {
+      process.stdout.write(
+        `certfleet: the fleet's days moved to end before the wall clock, where the agents run: from ${fleetOptions.start.slice(0, 10)}\n`,
+      );
+    }
     process.stdout.write(
       `certfleet: ${fleet.devices.length} devices; running ${fleetOptions.days} days of fleet time through certfleet…\n`,
     );
-    const settings = loadSettings({
+    // The run's storage and checkpoint key, as ephemeral as its Azurite (a deployment's key is in
+    // Key Vault): the simulated fleet's and the agents' alike.
+    const storage = {
       FleetStorage: azurite.connectionString,
-      ...fleet.environment,
-      // The run's checkpoint key, as ephemeral as its Azurite: a deployment's is in Key Vault.
       CERTFLEET_CHECKPOINT_KEY_FILE: join(
         mkdtempSync(join(tmpdir(), 'certfleet-run-')),
         'checkpoint-key.pem',
       ),
-    });
+    };
+    const settings = loadSettings({ ...storage, ...fleet.environment });
     const progress = progressBar(`certfleet: ${fleetOptions.days} days of fleet time`);
     const { summary, services, trail } = await runSimulatedFleet({
       settings,
@@ -103,19 +105,45 @@ async function main(): Promise<void> {
       process.stdout.write(
         `\naudit trail, against its signed checkpoints:\n${describeVerification(trail)}`,
       );
+
+    if (args.agents > 0) {
+      process.stdout.write('\n');
+      // Loaded only here: the agents need the device SDK and the MQTT broker (dev dependencies).
+      const { runAgents } = await import('./agentRun');
+      agents = await runAgents({
+        agents: args.agents,
+        environment: storage,
+        trustBundlePem: fleet.dps.trustBundlePem,
+        otherDevices: fleet,
+        verifyFrom: fleetOptions.start.slice(0, 10),
+        onProgress: (line) => process.stdout.write(`certfleet: ${line}\n`),
+      });
+      process.stdout.write(`\n${describeAgentSummary(agents.summary)}\n`);
+      if (agents.trail)
+        process.stdout.write(
+          `\naudit trail with the agents' records, against its signed checkpoints:\n${describeVerification(agents.trail)}`,
+        );
+      const s = agents.summary;
+      if (s.provisioned < s.agents || s.verified < s.agents || agents.trail?.ok === false)
+        process.exitCode = 1;
+    }
     if (args.exit) return;
 
     let example = 'sim-0001';
     for await (const record of services.ledger.list()) {
+      if (record.hub !== fleet.hub) continue;
       example = record.deviceId;
       break;
     }
     const lastReport = (await services.pointInTime.dates()).at(-1);
     // The API serves the run's own services: its storage, and the fleet as it was left at the
-    // end of virtual time (the functions otherwise build theirs from the environment).
-    useServices(services);
+    // end of virtual time (the functions otherwise build theirs from the environment). With
+    // agents, the wall-clock services that reach both the agents and the simulated devices.
+    useServices(agents?.services ?? services);
     host = new LocalHost(httpTriggers, (line) => process.stdout.write(`${line}\n`));
     const url = await host.listen(args.port);
+    const today = new Date().toISOString().slice(0, 10);
+    const verifyTo = agents ? today : (lastReport ?? fleetOptions.start.slice(0, 10));
     process.stdout.write(
       `\ncertfleet's HTTP API on ${url} (the Functions routes; keys are not checked locally):\n` +
         host
@@ -123,10 +151,14 @@ async function main(): Promise<void> {
           .map((r) => `  ${r}\n`)
           .join('') +
         `for example: curl ${url}/api/devices/${encodeURIComponent(example)}\n` +
+        (agents
+          ? `a real agent, still connected: curl '${url}/api/devices/agent-0001?hub=${agents.summary.hub}'\n` +
+            `  (with agents the API runs on the wall clock; the simulated fleet's time ended before it)\n`
+          : '') +
         (lastReport
           ? `the fleet at the end of ${lastReport}: curl ${url}/api/reports/archive/${lastReport}/summary\n`
           : '') +
-        `the audit trail verified: curl '${url}/api/audit/verify?from=${fleetOptions.start.slice(0, 10)}&to=${lastReport ?? fleetOptions.start.slice(0, 10)}'\n` +
+        `the audit trail verified: curl '${url}/api/audit/verify?from=${fleetOptions.start.slice(0, 10)}&to=${verifyTo}'\n` +
         `the fleet dashboard, in a browser: ${url}/api/dashboard\n` +
         'Ctrl-C to stop.\n',
     );
