@@ -88,6 +88,9 @@ async function answerMethod(
   answer.afterAnswer?.();
 }
 
+/** How long a reported patch may wait for IoT Hub's answer (normally milliseconds). */
+export const REPORT_TIMEOUT_MS = 30_000;
+
 class SdkHubSession implements HubSession {
   constructor(
     private readonly client: Client,
@@ -105,7 +108,21 @@ class SdkHubSession implements HubSession {
       update(patch: unknown, done: (error?: Error) => void): void;
     };
     return new Promise((resolve, reject) => {
-      reported.update(patch, (error?: Error) => (error ? reject(error) : resolve()));
+      // The SDK sends twin requests at QoS 0 and never fails one whose answer was lost with the
+      // connection: without a bound, a renewal (or a connect) would wait on it for good. Past
+      // the bound the session is closed, so the agent reconnects and reports again.
+      const timer = setTimeout(() => {
+        reject(
+          new Error(`IoT Hub did not answer the reported patch in ${REPORT_TIMEOUT_MS / 1000} s`),
+        );
+        void this.close().catch(() => undefined);
+      }, REPORT_TIMEOUT_MS);
+      timer.unref?.();
+      reported.update(patch, (error?: Error) => {
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve();
+      });
     });
   }
 

@@ -38,7 +38,13 @@ export class CredentialStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    const id = (JSON.parse(pointer) as { credential?: unknown }).credential;
+    let id: unknown;
+    try {
+      id = (JSON.parse(pointer) as { credential?: unknown } | null)?.credential;
+    } catch {
+      // An empty or half-written pointer (a crash, a full disk): corrupt, not a crash of its own.
+      throw new CredentialStoreCorrupt(`${this.pointer} is not JSON`);
+    }
     if (typeof id !== 'string' || !/^[A-Za-z0-9-]+$/.test(id)) {
       throw new CredentialStoreCorrupt(`${this.pointer} names no credential`);
     }

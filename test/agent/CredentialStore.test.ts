@@ -97,6 +97,14 @@ describe("the agent's state directory", () => {
     await expect(store.load()).rejects.toThrow(CredentialStoreCorrupt);
   });
 
+  it.each(['', '{"credential":', 'null'])(
+    'says the state is corrupt, not crashing, when its pointer is %j (an interrupted write)',
+    async (text) => {
+      await writeFile(path.join(directory, 'current.json'), text);
+      await expect(store.load()).rejects.toThrow(CredentialStoreCorrupt);
+    },
+  );
+
   it('keeps the chain as PEM, leaf first, ready for TLS', async () => {
     const credential = await store.install(await issued(), now);
     const chainPem = await readFile(

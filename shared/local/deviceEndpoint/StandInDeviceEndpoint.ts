@@ -346,6 +346,10 @@ export class StandInDeviceEndpoint {
     username: string | undefined,
   ): Promise<{ reason: string; returnCode: number } | { device: RegisteredDevice }> {
     const refuse = (reason: string, returnCode = NOT_AUTHORIZED) => ({ reason, returnCode });
+    // IoT Hub speaks MQTT 3.1.1 (protocol level 4) only, not 3.1 or 5 (Learn, "Communicate with an
+    // IoT hub using the MQTT protocol"); refused like any other CONNECT it will not take.
+    const version = (client as { version?: number }).version;
+    if (version !== 4) return refuse(`MQTT protocol level ${String(version)}, not 4 (3.1.1)`);
     const parsed = username ? parseUsername(username) : undefined;
     if (!parsed) {
       return refuse('the username is not "{hub host}/{device id}/?api-version=…"', BAD_USERNAME);

@@ -200,6 +200,24 @@ describe('StandInDeviceEndpoint, with the Azure IoT device SDK over MQTT', () =>
       expect(endpoint.refusals.at(-1)?.reason).toContain('is not "dev-cn"');
     });
 
+    it('refuses MQTT 3.1: IoT Hub speaks 3.1.1 only', async () => {
+      const identity = await registered('dev-mqtt31');
+      const client = mqtt.connect(`mqtts://${endpoint.address}`, {
+        clientId: 'dev-mqtt31',
+        username: `${endpoint.hostName}/dev-mqtt31/?api-version=2021-04-12`,
+        cert: identity.certPem,
+        key: identity.keyPem,
+        ca: endpoint.caPem,
+        protocolId: 'MQIsdp',
+        protocolVersion: 3,
+        reconnectPeriod: 0,
+      });
+      rawClients.push(client);
+      const error = await new Promise<Error>((resolve) => client.once('error', resolve));
+      expect(error.message).toMatch(/Connection refused/);
+      expect(endpoint.refusals.at(-1)?.reason).toContain('not 4 (3.1.1)');
+    });
+
     it('refuses a username that names another device than the client id', async () => {
       const identity = await registered('dev-name');
       const client = mqtt.connect(`mqtts://${endpoint.address}`, {
