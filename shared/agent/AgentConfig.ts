@@ -47,7 +47,7 @@ const schema = z.strictObject({
   }),
   trustedCaFile: z.string().min(1).optional(),
   renewAtFraction: z.number().gt(0).lt(1).default(0.8),
-  dpsCredential: z.enum(['current', 'onboarding']).default('current'),
+  dpsCredential: z.enum(['current', 'onboarding']).default('onboarding'),
   hubEndpoint: z.string().regex(HOST_PORT, 'must be host:port').optional(),
   methodName: z
     .string()

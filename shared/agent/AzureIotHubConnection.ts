@@ -88,9 +88,6 @@ async function answerMethod(
   answer.afterAnswer?.();
 }
 
-/** How long a reported patch may wait for IoT Hub's answer (normally milliseconds). */
-export const REPORT_TIMEOUT_MS = 30_000;
-
 class SdkHubSession implements HubSession {
   constructor(
     private readonly client: Client,
@@ -107,22 +104,10 @@ class SdkHubSession implements HubSession {
     const reported = this.twin.properties.reported as {
       update(patch: unknown, done: (error?: Error) => void): void;
     };
+    // The agent bounds the wait (DeviceAgent's REPORT_TIMEOUT_MS): the SDK never fails a twin
+    // request whose answer was lost with the connection.
     return new Promise((resolve, reject) => {
-      // The SDK sends twin requests at QoS 0 and never fails one whose answer was lost with the
-      // connection: without a bound, a renewal (or a connect) would wait on it for good. Past
-      // the bound the session is closed, so the agent reconnects and reports again.
-      const timer = setTimeout(() => {
-        reject(
-          new Error(`IoT Hub did not answer the reported patch in ${REPORT_TIMEOUT_MS / 1000} s`),
-        );
-        void this.close().catch(() => undefined);
-      }, REPORT_TIMEOUT_MS);
-      timer.unref?.();
-      reported.update(patch, (error?: Error) => {
-        clearTimeout(timer);
-        if (error) reject(error);
-        else resolve();
-      });
+      reported.update(patch, (error?: Error) => (error ? reject(error) : resolve()));
     });
   }
 

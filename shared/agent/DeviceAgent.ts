@@ -33,6 +33,7 @@ import {
   renewalProgressReport,
   TwinStringTooLong,
 } from './TwinReport';
+import { withBuiltInRoots } from './trustedRoots';
 import { x509 } from './x509';
 
 export interface DeviceAgentOptions {
@@ -42,7 +43,10 @@ export interface DeviceAgentOptions {
   idScope: string;
   /** `host` or `host:port` of DPS's device endpoint (global.azure-devices-provisioning.net). */
   dpsHost: string;
-  /** PEM roots to trust for DPS's and the hub's TLS certificates; the system's roots if absent. */
+  /**
+   * PEM CA certificates to trust for DPS's and the hub's TLS certificates, in addition to Node's
+   * built-in roots (a stand-in's root in tests, a private gateway's CA).
+   */
   caPem?: string;
   /** Where the agent keeps its keys and certificates. */
   stateDirectory: string;
@@ -51,9 +55,10 @@ export interface DeviceAgentOptions {
   /** Renew by itself at this fraction of the lifetime (default 0.8). */
   renewAtFraction?: number;
   /**
-   * Which certificate authenticates a renewal to DPS: the current operational one (falling
-   * back to the onboarding one when DPS refuses it, or once it has expired), or always the
-   * onboarding one, as Microsoft's certificate management documents. Default `current`.
+   * Which certificate authenticates a renewal to DPS: always the onboarding one, as Microsoft's
+   * certificate management documents (the default), or the current operational one while it
+   * is valid, falling back to the onboarding one in the same attempt when DPS refuses it (for
+   * a DPS that accepts what it issued).
    */
   dpsCredential?: 'current' | 'onboarding';
   /** `host:port` to reach the hub at instead of its name on 8883 (a stand-in, a gateway). */
@@ -102,6 +107,17 @@ export class OnboardingCredentialInvalid extends Error {
   readonly code = 'onboarding-credential-invalid';
 }
 
+export class ReportUnanswered extends Error {
+  readonly code = 'report-unanswered';
+}
+
+/**
+ * How long a reported patch may wait for IoT Hub's answer (normally milliseconds). The device
+ * SDK sends twin requests at QoS 0 and never fails one whose answer was lost with the
+ * connection: without a bound, a renewal or a connection would wait on it for good.
+ */
+export const REPORT_TIMEOUT_MS = 30_000;
+
 /**
  * certfleet's reference device agent. It holds an operational X.509 certificate issued by DPS,
  * connects to IoT Hub with it, reports it in the twin (docs/device-contract.md), renews it on
@@ -127,6 +143,8 @@ export class DeviceAgent {
   private readonly renewalAlarm: Alarm;
   private readonly retryAlarm: Alarm;
   private readonly reconnectAlarm: Alarm;
+  /** The TLS trust for DPS and the hub: Node's built-in roots and `caPem`; the built-in ones alone when absent. */
+  private readonly trustedCas?: string;
 
   private stopped = true;
   private abort = new AbortController();
@@ -138,6 +156,8 @@ export class DeviceAgent {
   private renewalFailures = 0;
   private connectFailures = 0;
   private lastError?: string;
+  /** DPS's `Retry-After`: no registration starts before this, whoever asks. */
+  private throttledUntil?: Date;
 
   constructor(private readonly options: DeviceAgentOptions) {
     this.clock = options.clock ?? systemClock;
@@ -145,13 +165,14 @@ export class DeviceAgent {
     this.random = options.random ?? Math.random;
     this.log = keyFreeLog(options.log ?? silentLog);
     this.store = new CredentialStore(options.stateDirectory);
+    if (options.caPem) this.trustedCas = withBuiltInRoots(options.caPem);
     this.dps =
       options.dps ??
       new DpsHttpsClient({
         dpsHost: options.dpsHost,
         idScope: options.idScope,
         timers: this.timers,
-        ...(options.caPem ? { caPem: options.caPem } : {}),
+        ...(this.trustedCas ? { caPem: this.trustedCas } : {}),
       });
     this.hub = options.hub ?? new AzureIotHubConnection();
     this.retry = options.retry ?? DEFAULT_RETRY;
@@ -263,6 +284,16 @@ export class DeviceAgent {
       this.info('renewal request refused', { requestId, reason: 'already renewing' });
       return alreadyRenewing(requestId);
     }
+    const throttledUntil = this.throttled();
+    if (throttledUntil) {
+      // DPS said when to come back; certfleet's request does not change that.
+      this.info('renewal request refused', {
+        requestId,
+        reason: 'DPS throttled',
+        retryAt: isoUtc(throttledUntil),
+      });
+      return busy(requestId, throttledUntil);
+    }
     this.info('renewal requested', {
       requestId,
       reason,
@@ -276,6 +307,14 @@ export class DeviceAgent {
 
   private startRenewal(trigger: RenewalTrigger): void {
     if (this.stopped || this.renewal) return;
+    const throttledUntil = this.throttled();
+    if (throttledUntil) {
+      // The pending retry (at or after Retry-After) carries the renewal on.
+      this.info('renewal deferred', { trigger: trigger.kind, until: isoUtc(throttledUntil) });
+      if (!this.retryAlarm.at)
+        this.retryAlarm.set(throttledUntil, () => this.startRenewal(trigger));
+      return;
+    }
     this.retryAlarm.cancel();
     const promise = this.renew(trigger).finally(() => {
       this.renewal = undefined;
@@ -306,6 +345,8 @@ export class DeviceAgent {
       this.renewalFailures += 1;
       const retryAfterMs = error instanceof DpsError ? (error.details.retryAfterMs ?? 0) : 0;
       const now = this.clock.now();
+      this.throttledUntil =
+        retryAfterMs > 0 ? new Date(now.getTime() + retryAfterMs) : this.throttledUntil;
       const nextAt = new Date(
         now.getTime() + retryDelayMs(this.renewalFailures, this.retry, this.random, retryAfterMs),
       );
@@ -330,6 +371,7 @@ export class DeviceAgent {
     }
     this.renewalFailures = 0;
     this.lastError = undefined;
+    this.throttledUntil = undefined;
     this.progress = null;
     this.credential = credential;
     this.info('certificate installed', this.certificateFields(credential));
@@ -339,22 +381,24 @@ export class DeviceAgent {
 
   /**
    * Registers with DPS with a fresh key's CSR and stores what DPS issued. DPS authenticates the
-   * device by the current certificate while it is valid (`dpsCredential: current`), else by the
-   * onboarding one: Azure re-provisions an expired device only with its onboarding credential
-   * (Learn, "Certificate renewal in Azure IoT Hub certificate management").
+   * device by its onboarding certificate, as Azure's certificate management documents renewal
+   * ("a new DPS registration, [using] its onboarding credential", Learn, "Certificate renewal
+   * in Azure IoT Hub certificate management"); with `dpsCredential: current`, by the current
+   * certificate first while it is valid.
    */
   private async obtainCredential(): Promise<DeviceCredential> {
     const registrationId = this.options.registrationId;
     const now = this.clock.now();
     const current = this.credential;
     const useCurrent =
-      (this.options.dpsCredential ?? 'current') === 'current' &&
+      (this.options.dpsCredential ?? 'onboarding') === 'current' &&
       current !== undefined &&
       !hasExpired(current, now);
     const request = await createCertificateRequest(registrationId);
     const register = (credential: TlsClientCredential) =>
       this.dps.register({ registrationId, csr: request.csr, credential }, this.abort.signal);
     let assignment;
+    let authenticatedWith: 'current' | 'onboarding' = useCurrent ? 'current' : 'onboarding';
     try {
       assignment = await register(useCurrent ? current : this.options.onboarding);
     } catch (error) {
@@ -362,12 +406,13 @@ export class DeviceAgent {
       this.warn('DPS refused the current certificate, registering with the onboarding one', {
         error: error.message,
       });
+      authenticatedWith = 'onboarding';
       assignment = await register(this.options.onboarding);
     }
     this.info('registered with DPS', {
       assignedHub: assignment.assignedHub,
       deviceId: assignment.deviceId,
-      authenticatedWith: useCurrent ? 'current' : 'onboarding',
+      authenticatedWith,
     });
     const chain = parseIssuedChain(assignment.issuedCertificateChain);
     const leaf = chain[0]!;
@@ -450,7 +495,7 @@ export class DeviceAgent {
           deviceId: credential.deviceId,
           credential,
           methodName: this.methodName,
-          ...(this.options.caPem ? { caPem: this.options.caPem } : {}),
+          ...(this.trustedCas ? { caPem: this.trustedCas } : {}),
           ...(this.options.hubEndpoint ? { endpoint: this.options.hubEndpoint } : {}),
         },
         {
@@ -474,7 +519,7 @@ export class DeviceAgent {
     } catch (error) {
       if (this.session === opened) this.session = undefined;
       await opened.close().catch(() => undefined);
-      this.connectFailed(error);
+      if (!this.stopped) this.connectFailed(error);
     }
   }
 
@@ -498,7 +543,7 @@ export class DeviceAgent {
       }
       throw error;
     }
-    await session.report(patch);
+    await this.sendReport(session, patch);
     this.info('certificate reported', { thumbprint: credential.leaf.thumbprint });
     const removed = await this.store.removeAllBut(credential.id);
     if (removed.length > 0) this.info('old keys deleted', { credentials: removed.length });
@@ -509,10 +554,55 @@ export class DeviceAgent {
     const session = this.session;
     if (!session) return;
     try {
-      await session.report(renewalProgressReport(progress));
+      await this.sendReport(session, renewalProgressReport(progress));
     } catch (error) {
+      if (this.stopped) return;
       this.warn('renewal progress not reported', { error: errorText(error) });
+      // A connection that left a patch unanswered is not trusted with the next one.
+      if (error instanceof ReportUnanswered) this.connectionLost(session, error.message);
     }
+  }
+
+  /**
+   * A reported patch, bounded: IoT Hub's answer within REPORT_TIMEOUT_MS, else ReportUnanswered
+   * (the caller drops the session and reconnects); `stop()` ends the wait at once.
+   */
+  private sendReport(session: HubSession, patch: Record<string, unknown>): Promise<void> {
+    const signal = this.abort.signal;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        this.timers.clearTimeout(handle);
+        signal.removeEventListener('abort', onAbort);
+        outcome();
+      };
+      const onAbort = () => settle(() => reject(new Error('the agent stopped')));
+      const handle = this.timers.setTimeout(
+        () =>
+          settle(() =>
+            reject(
+              new ReportUnanswered(
+                `IoT Hub did not answer the reported patch in ${REPORT_TIMEOUT_MS / 1000} s`,
+              ),
+            ),
+          ),
+        REPORT_TIMEOUT_MS,
+      );
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      session.report(patch).then(
+        () => settle(resolve),
+        (error: unknown) => settle(() => reject(error)),
+      );
+    });
+  }
+
+  /** DPS's Retry-After, while it has not passed. */
+  private throttled(): Date | undefined {
+    const until = this.throttledUntil;
+    return until && this.clock.now().getTime() < until.getTime() ? until : undefined;
   }
 
   private connectionLost(session: HubSession | undefined, reason: string): void {

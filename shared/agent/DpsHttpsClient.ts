@@ -30,7 +30,7 @@ export interface DpsHttpsClientOptions {
   /** `host` or `host:port` (global.azure-devices-provisioning.net, or a stand-in on loopback). */
   dpsHost: string;
   idScope: string;
-  /** PEM roots to trust for DPS's TLS certificate; the system's roots when absent. */
+  /** Every CA to trust for DPS's TLS certificate (PEM; replaces Node's built-in roots); those roots when absent. */
   caPem?: string;
   timers: Timers;
   apiVersion?: string;

@@ -15,7 +15,7 @@ export interface HubTarget {
   hubHostName: string;
   deviceId: string;
   credential: TlsClientCredential;
-  /** PEM roots to trust for the hub's TLS certificate; the system's roots when absent. */
+  /** Every CA to trust for the hub's TLS certificate (PEM; replaces Node's built-in roots); those roots when absent. */
   caPem?: string;
   /**
    * `host:port` to connect to instead of the hub's own name on 8883 (a stand-in hub on

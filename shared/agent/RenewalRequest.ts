@@ -99,7 +99,10 @@ export function malformed(problem: string, requestId?: string): MethodAnswer {
   };
 }
 
-/** Busy (stopping): certfleet tries again later. */
-export function busy(requestId: string): MethodAnswer {
-  return { status: 503, payload: { requestId, status: 'busy' } };
+/** Busy (stopping, or DPS asked it to wait until `retryAt`): certfleet tries again later. */
+export function busy(requestId: string, retryAt?: Date): MethodAnswer {
+  return {
+    status: 503,
+    payload: { requestId, status: 'busy', ...(retryAt ? { retryAt: retryAt.toISOString() } : {}) },
+  };
 }

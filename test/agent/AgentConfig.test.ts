@@ -23,12 +23,12 @@ function problemsOf(json: unknown): string[] {
 }
 
 describe("the agent's configuration file", () => {
-  it('fills in the defaults: global DPS, renewal at 80%, the current certificate, renewCertificate', () => {
+  it('fills in the defaults: global DPS, renewal at 80%, the onboarding certificate, renewCertificate', () => {
     expect(parseAgentConfig(minimal)).toEqual({
       ...minimal,
       dpsHost: 'global.azure-devices-provisioning.net',
       renewAtFraction: 0.8,
-      dpsCredential: 'current',
+      dpsCredential: 'onboarding',
       methodName: 'renewCertificate',
       retry: { initialSeconds: 60, maxSeconds: 3600 },
     });
@@ -91,6 +91,17 @@ describe('loading the agent from its configuration file', () => {
       'onboarding.certificateFile: ENOENT onboarding.pem',
       'onboarding.keyFile: ENOENT onboarding.key',
     ]);
+  });
+
+  it('says when the trusted-CA file holds no certificate', async () => {
+    const configPath = path.join(directory, 'agent.json');
+    await writeFile(configPath, JSON.stringify({ ...minimal, trustedCaFile: 'ca.pem' }));
+    await writeFile(path.join(directory, 'onboarding.pem'), 'certificate');
+    await writeFile(path.join(directory, 'onboarding.key'), 'key');
+    await writeFile(path.join(directory, 'ca.pem'), 'not a certificate');
+    const error = (await loadAgent(configPath).catch((e: unknown) => e)) as AgentConfigInvalid;
+    expect(error).toBeInstanceOf(AgentConfigInvalid);
+    expect(error.problems).toEqual(['trustedCaFile: no PEM certificate in ca.pem']);
   });
 
   it('says when the file is not JSON', async () => {

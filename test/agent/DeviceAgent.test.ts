@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { DeviceAgent } from '../../shared/agent/DeviceAgent';
+import { DeviceAgent, REPORT_TIMEOUT_MS } from '../../shared/agent/DeviceAgent';
 import { DpsError } from '../../shared/agent/DpsRegistration';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../shared/domain/Clock';
 import { agentWorld, AgentWorld, REGISTRATION_ID } from './support/agentWorld';
@@ -97,10 +97,15 @@ describe('the reference device agent', () => {
       expect(world.dps.calls[1]!.at.toISOString()).toBe(DUE);
     });
 
-    it('authenticates the renewal to DPS with its current certificate', async () => {
-      const current = world.agent.status().certificate!.thumbprint;
+    it('authenticates the renewal to DPS with its onboarding certificate, as Azure documents', async () => {
       await world.advanceTo(DUE);
-      expect(world.dps.calls[1]!.authenticatedWith).toBe(current);
+      expect(world.dps.calls[1]!.authenticatedWith).toBe(world.onboarding.thumbprint);
+      expect(
+        world.logs.find(
+          (l) =>
+            l.event === 'registered with DPS' && l.fields['authenticatedWith'] === 'onboarding',
+        ),
+      ).toBeDefined();
     });
 
     it('stores the new key, reconnects with the new certificate, reports it, and only then deletes the old key', async () => {
@@ -121,7 +126,7 @@ describe('the reference device agent', () => {
       expect(newThumbprint).not.toBe(oldThumbprint);
       expect(world.timeline).toEqual([
         `hub.report renewal={"status":"renewing","reason":"scheduled","at":"${DUE}"} via=${oldThumbprint}`,
-        `dps.register auth=${oldThumbprint}`,
+        `dps.register auth=${world.onboarding.thumbprint.slice(0, 8)}`,
         `hub.close cert=${oldThumbprint}`,
         `hub.open cert=${newThumbprint}`,
         `hub.report certificate=${newThumbprint} via=${newThumbprint}`,
@@ -297,7 +302,73 @@ describe('the reference device agent', () => {
       expect(world.agent.status().nextRetryAt?.toISOString()).toBe('2026-11-25T00:10:00.000Z');
     });
 
-    it('falls back to the onboarding certificate when DPS refuses the current one', async () => {
+    it('refuses certfleet with 503 until Retry-After has passed, then accepts', async () => {
+      world.dps.failNext(
+        new DpsError('throttled', 'DPS answered 429', {
+          status: 429,
+          retryAfterMs: 10 * MINUTE_MS,
+        }),
+      );
+      await world.advanceTo(DUE);
+      await world.advanceBy(5 * MINUTE_MS);
+      const request = { requestId: 'asked-while-throttled', reason: 'due' };
+      expect(world.hub.invoke(request)).toEqual({
+        status: 503,
+        payload: {
+          requestId: request.requestId,
+          status: 'busy',
+          retryAt: '2026-11-25T00:10:00.000Z',
+        },
+      });
+      await world.agent.whenIdle();
+      expect(world.dps.calls).toHaveLength(2);
+
+      await world.advanceTo('2026-11-25T00:09:59.999Z');
+      expect(world.dps.calls).toHaveLength(2);
+      await world.advanceTo('2026-11-25T00:10:00.000Z');
+      expect(world.dps.calls).toHaveLength(3);
+      expect(world.dps.calls[2]!.at.toISOString()).toBe('2026-11-25T00:10:00.000Z');
+      // Renewed: certfleet's next request is accepted.
+      expect(world.hub.invoke({ ...request, requestId: 'after' }).status).toBe(202);
+    });
+
+    it('does not let its own expiry start a registration before Retry-After', async () => {
+      world = await agentWorld({ retry: { initialMs: MINUTE_MS, maxMs: MINUTE_MS } });
+      await world.agent.start();
+      world.dps.failNext(
+        new DpsError('throttled', 'DPS answered 429', { status: 429, retryAfterMs: 8 * DAY_MS }),
+      );
+      await world.advanceTo(DUE);
+      // The certificate expires on the 1st while DPS still asks it to wait: the connection
+      // drops and the expiry would re-provision at once, but Retry-After holds.
+      await world.advanceTo(UNTIL);
+      world.hub.drop('certificate expired');
+      await world.advanceTo('2026-12-02T00:00:00.000Z');
+      expect(world.dps.calls).toHaveLength(2);
+      expect(world.events()).toContain('renewal deferred');
+      await world.advanceTo('2026-12-03T00:00:00.000Z');
+      expect(world.dps.calls).toHaveLength(3);
+      expect(world.dps.calls[2]!.at.toISOString()).toBe('2026-12-03T00:00:00.000Z');
+      expect(world.dps.calls[2]!.authenticatedWith).toBe(world.onboarding.thumbprint);
+    });
+  });
+
+  describe('with dpsCredential: current', () => {
+    beforeEach(async () => {
+      world = await agentWorld({ dpsCredential: 'current' });
+      await world.agent.start();
+    });
+
+    it('authenticates the renewal with its current certificate while DPS accepts it', async () => {
+      const current = world.agent.status().certificate!.thumbprint;
+      await world.advanceTo(DUE);
+      expect(world.dps.calls.map((c) => c.authenticatedWith)).toEqual([
+        world.onboarding.thumbprint,
+        current,
+      ]);
+    });
+
+    it('falls back to the onboarding certificate when DPS refuses the current one, and says which worked', async () => {
       world.dps.accepts = (thumbprint) => thumbprint === world.onboarding.thumbprint;
       const current = world.agent.status().certificate!.thumbprint;
       await world.advanceTo(DUE);
@@ -306,6 +377,8 @@ describe('the reference device agent', () => {
         world.onboarding.thumbprint,
       ]);
       expect(world.agent.status().certificate!.validFrom.toISOString()).toBe(DUE);
+      const registered = world.logs.filter((l) => l.event === 'registered with DPS').at(-1);
+      expect(registered?.fields['authenticatedWith']).toBe('onboarding');
     });
   });
 
@@ -343,14 +416,55 @@ describe('the reference device agent', () => {
     });
   });
 
-  it('always authenticates to DPS with the onboarding certificate when so configured', async () => {
-    world = await agentWorld({ dpsCredential: 'onboarding' });
-    await world.agent.start();
-    await world.advanceTo(DUE);
-    expect(world.dps.calls.map((c) => c.authenticatedWith)).toEqual([
-      world.onboarding.thumbprint,
-      world.onboarding.thumbprint,
-    ]);
+  describe('when IoT Hub never answers a reported patch', () => {
+    it('gives up on the connection after 30 s, reconnects and reports again', async () => {
+      world = await agentWorld();
+      world.hub.loseReports = 1;
+      const started = world.agent.start();
+      await until(() => world.hub.lostReports === 1);
+      await world.scheduler.advanceBy(REPORT_TIMEOUT_MS - 1, flush);
+      expect(world.agent.status().connected).toBe(true);
+      expect(world.hub.patches).toHaveLength(0);
+
+      await world.scheduler.advanceBy(1, flush);
+      await started; // the first attempt is over: start() does not hang on the lost answer
+      expect(world.hub.connected).toBe(false);
+      expect(world.agent.status().lastError).toMatch(/did not answer the reported patch in 30 s/);
+
+      await world.advanceBy(HOUR_MS);
+      expect(world.hub.opens).toHaveLength(2);
+      expect(reportedThumbprint()).toBe(world.agent.status().certificate!.thumbprint);
+    });
+
+    it('drops the connection when a progress report is lost, and the renewal goes on', async () => {
+      world = await agentWorld();
+      await world.agent.start();
+      world.hub.loseReports = 1; // the "renewing" progress report
+      await world.scheduler.advanceTo(DUE, flush);
+      expect(world.hub.lostReports).toBe(1);
+      expect(world.dps.calls).toHaveLength(1);
+      await world.scheduler.advanceBy(REPORT_TIMEOUT_MS, flush);
+      await world.agent.whenIdle();
+      // The renewal waited at most the bound for the progress report, then went on.
+      expect(world.dps.calls).toHaveLength(2);
+      expect(world.dps.calls[1]!.at.getTime() - Date.parse(DUE)).toBe(REPORT_TIMEOUT_MS);
+      expect(world.events()).toContain('disconnected');
+      expect(world.hub.opens).toHaveLength(2);
+      expect(reportedThumbprint()).toBe(world.agent.status().certificate!.thumbprint);
+    });
+
+    it('stops at once instead of waiting for the answer', async () => {
+      world = await agentWorld();
+      world.hub.loseReports = 1;
+      const started = world.agent.start();
+      await until(() => world.hub.lostReports === 1);
+      await world.agent.stop(); // the scheduler is not moved: only stop() can end the wait
+      await started;
+      expect(world.agent.status().running).toBe(false);
+      expect(world.hub.connected).toBe(false);
+      expect(world.scheduler.pendingCount).toBe(0);
+      expect(world.events()).not.toContain('connection failed');
+    });
   });
 
   it('after a restart, connects with the certificate it stored, without registering again', async () => {
@@ -476,6 +590,12 @@ describe('the reference device agent', () => {
     expect(world.dps.calls).toHaveLength(0);
   });
 });
+
+/** Lets the agent's real asynchronous work (key generation, files) run until `done` holds. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !done(); i += 1) await new Promise((r) => setTimeout(r, 5));
+  expect(done()).toBe(true);
+}
 
 async function generatedKeyPem(): Promise<string> {
   const { generateKeys, privateKeyPem } = await import('../../shared/local/LocalCa');

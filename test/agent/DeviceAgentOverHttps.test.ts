@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { x509 } from '../../shared/agent/x509';
 import { issueLeaf } from '../../shared/local/LocalCa';
+import { DeviceAgentOptions } from '../../shared/agent/DeviceAgent';
 import { agentWorld, AgentWorld } from './support/agentWorld';
 import { base64Der } from './support/agentPki';
 import { loopbackServerIdentity } from './support/loopbackTls';
@@ -18,11 +19,16 @@ describe('the agent against a DPS on a loopback port', () => {
   const authenticatedWith: string[] = [];
 
   afterEach(async () => {
+    authenticatedWith.length = 0;
     await world.cleanUp();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  it('provisions, then renews authenticated by the certificate DPS issued', async () => {
+  /**
+   * A DPS that issues from the CSR; with `onboardingOnly`, one that answers 401 401002 to any
+   * client certificate but the onboarding one, as Azure's does for an operational certificate.
+   */
+  async function startDps(onboardingOnly: boolean, agentOptions: Partial<DeviceAgentOptions>) {
     const identity = await loopbackServerIdentity();
     let issue: (csr: string) => Promise<string[]> = () => Promise.reject(new Error('not ready'));
     server = https.createServer(
@@ -37,7 +43,13 @@ describe('the agent against a DPS on a loopback port', () => {
         request.on('data', (chunk: Buffer) => chunks.push(chunk));
         request.on('end', () => {
           const peer = (request.socket as TLSSocket).getPeerCertificate();
-          authenticatedWith.push(createHash('sha256').update(peer.raw).digest('hex').toUpperCase());
+          const thumbprint = createHash('sha256').update(peer.raw).digest('hex').toUpperCase();
+          authenticatedWith.push(thumbprint);
+          if (onboardingOnly && thumbprint !== world.onboarding.thumbprint) {
+            response.writeHead(401, { 'Content-Type': 'application/json' });
+            response.end(JSON.stringify({ errorCode: 401002, message: 'Invalid certificate.' }));
+            return;
+          }
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { csr: string };
           void issue(body.csr).then((chain) => {
             response.writeHead(200, { 'Content-Type': 'application/json' });
@@ -64,6 +76,7 @@ describe('the agent against a DPS on a loopback port', () => {
       dps: undefined,
       dpsHost: `localhost:${port}`,
       caPem: identity.caPem,
+      ...agentOptions,
     });
     const { issuing, clock } = world;
     issue = async (csrBase64) => {
@@ -76,16 +89,42 @@ describe('the agent against a DPS on a loopback port', () => {
       });
       return [base64Der(leaf), base64Der(issuing.certificate)];
     };
+  }
 
+  it('provisions, then renews authenticated by its onboarding certificate', async () => {
+    await startDps(true, {});
     await world.agent.start();
     const first = world.agent.status().certificate!.thumbprint;
     expect(authenticatedWith).toEqual([world.onboarding.thumbprint]);
 
     await world.advanceTo('2026-11-25T00:00:00.000Z');
-    expect(authenticatedWith).toEqual([world.onboarding.thumbprint, first]);
+    expect(authenticatedWith).toEqual([world.onboarding.thumbprint, world.onboarding.thumbprint]);
     expect(world.hub.opens.map((o) => o.thumbprint)).toEqual([
       first,
       world.agent.status().certificate!.thumbprint,
     ]);
+  });
+
+  it('with dpsCredential current, renews with the issued certificate where DPS accepts it', async () => {
+    await startDps(false, { dpsCredential: 'current' });
+    await world.agent.start();
+    const first = world.agent.status().certificate!.thumbprint;
+    await world.advanceTo('2026-11-25T00:00:00.000Z');
+    expect(authenticatedWith).toEqual([world.onboarding.thumbprint, first]);
+    expect(world.agent.status().certificate!.thumbprint).not.toBe(first);
+  });
+
+  it('with dpsCredential current, falls back to the onboarding certificate on DPS’s 401', async () => {
+    await startDps(true, { dpsCredential: 'current' });
+    await world.agent.start();
+    const first = world.agent.status().certificate!.thumbprint;
+    await world.advanceTo('2026-11-25T00:00:00.000Z');
+    expect(authenticatedWith).toEqual([
+      world.onboarding.thumbprint,
+      first,
+      world.onboarding.thumbprint,
+    ]);
+    expect(world.agent.status().certificate!.thumbprint).not.toBe(first);
+    expect(world.agent.status().renewalFailures).toBe(0);
   });
 });

@@ -12,7 +12,11 @@ import { TwinSection, mergePatch } from './twinPatch';
  *   SHA-256, registered for the device; the stand-in does not check the leaf's subject;
  * - "certificate authority": no thumbprint; the device sends its chain, which must verify to a
  *   CA registered with the hub, and the leaf "must have the Subject Name set to the Device ID
- *   (`CN=deviceId`)".
+ *   (`CN=deviceId`)", compared case-sensitively as device ids are.
+ * DPS assigns devices through `assign`: one issued a certificate from a CSR authenticates
+ * through the policy's issuing CA, as IoT Hub with certificate management trusts the issuing CA
+ * rather than each leaf, so any certificate it issued for the device connects, whichever
+ * issuance the device installed.
  */
 export interface DeviceTwin {
   desired: TwinSection;
@@ -37,6 +41,13 @@ export interface DeviceRegistration {
   /** Self-signed authentication with these thumbprints (primary, secondary); none for CA. */
   thumbprints?: readonly string[];
 }
+
+/** How a device DPS assigned authenticates from then on. */
+export type DeviceAssignment =
+  /** Issued from a CSR: through the issuing CA (PEM) of the policy that issued it. */
+  | { issuingCaPem: string }
+  /** Registered without a CSR: with the certificate it presented to DPS, by thumbprint. */
+  | { thumbprintSha256: string };
 
 /** IoT Hub device ids (AZURE-FACTS.md): up to 128 ASCII alphanumerics and `- : . + % _ # * ? ! ( ) , = @ ; $ '`. */
 const DEVICE_ID = /^[A-Za-z0-9\-:.+%_#*?!(),=@;$']{1,128}$/;
@@ -74,22 +85,34 @@ export class DeviceRegistry {
     return device;
   }
 
-  /** Trusts a CA (root or intermediate, PEM; several in one PEM are each registered). */
+  /**
+   * Trusts a CA (root or intermediate, PEM; several in one PEM are each registered). A CA
+   * already trusted is not added again: DPS names its issuing CA on every assignment.
+   */
   registerCa(pem: string): void {
     const parsed = parseCertificatePem(pem);
     if (parsed.length === 0) throw new RangeError('no certificate in the PEM');
-    this.cas.push(...parsed);
+    for (const ca of parsed) {
+      if (!this.cas.some((known) => known.equal(ca))) this.cas.push(ca);
+    }
   }
 
   /**
-   * A certificate was issued for the device (by DPS): its thumbprint becomes the primary and
-   * the old primary the secondary, so the device connects with either until it switches. The
-   * device is created if the hub does not know it yet, as DPS creates it on assignment.
+   * DPS assigned the device to this hub; it is created if the hub does not know it yet, as DPS
+   * creates it on assignment. Through an issuing CA: the device authenticates through that CA
+   * (trusted from now on), so every certificate DPS issued it connects, even after issuances
+   * the device never installed. By thumbprint: it becomes the primary and the old primary the
+   * secondary, so the device connects with either until it switches.
    */
-  recordIssuedCertificate(deviceId: string, thumbprintSha256: string): void {
+  assign(deviceId: string, assignment: DeviceAssignment): void {
+    if ('issuingCaPem' in assignment) {
+      this.register(deviceId);
+      this.registerCa(assignment.issuingCaPem);
+      return;
+    }
     const current = this.devices.get(deviceId);
     const previous = current?.authentication === 'selfSigned' ? current.thumbprints[0] : undefined;
-    const thumbprint = normalizeThumbprint(thumbprintSha256);
+    const thumbprint = normalizeThumbprint(assignment.thumbprintSha256);
     this.register(deviceId, {
       thumbprints: previous && previous !== thumbprint ? [thumbprint, previous] : [thumbprint],
     });

@@ -7,7 +7,12 @@ import { Clock, isoUtc, systemClock } from '../../domain/Clock';
 import type { StandInAnswer } from '../StandInDirectMethods';
 import { deviceConnected, deviceDisconnected, twinUpdated } from '../iotHubMessages';
 import { checkClientCertificate, presentedCertificateOf } from './clientCertificate';
-import { DeviceRegistration, DeviceRegistry, RegisteredDevice } from './DeviceRegistry';
+import {
+  DeviceAssignment,
+  DeviceRegistration,
+  DeviceRegistry,
+  RegisteredDevice,
+} from './DeviceRegistry';
 import {
   DevicePublish,
   MAX_SUBSCRIPTIONS,
@@ -188,9 +193,12 @@ export class StandInDeviceEndpoint {
     this.registry.registerCa(pem);
   }
 
-  /** DPS issued the device a certificate: it connects with it from now on (DeviceRegistry). */
-  recordIssuedCertificate(deviceId: string, thumbprintSha256: string): void {
-    this.registry.recordIssuedCertificate(deviceId, thumbprintSha256);
+  /**
+   * DPS assigned the device here: it authenticates through the issuing CA of the policy that
+   * issued its certificate, or by the thumbprint of the one it presented (DeviceRegistry).
+   */
+  assignDevice(deviceId: string, assignment: DeviceAssignment): void {
+    this.registry.assign(deviceId, assignment);
   }
 
   isRegistered(deviceId: string): boolean {

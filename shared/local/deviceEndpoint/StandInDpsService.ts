@@ -14,18 +14,22 @@ import {
   normalizeThumbprint,
   parseCertificatePem,
   presentedCertificateOf,
-  thumbprintOf,
 } from './clientCertificate';
+import type { DeviceAssignment } from './DeviceRegistry';
 import { LoopbackTlsIdentity, createLoopbackTlsIdentity } from './LoopbackTlsIdentity';
 
 /** The one runtime API version served: registration with a CSR (AZURE-FACTS.md). */
 export const DPS_API_VERSION = '2025-07-01-preview';
 
-/** Where assigned devices connect (StandInDeviceEndpoint), told of each certificate issued. */
+/** Where assigned devices connect (StandInDeviceEndpoint), told how each authenticates. */
 export interface AssignedHub {
   /** `localhost:{port}`: the default `assignedHub`, which a device can dial as it is. */
   readonly address: string;
-  recordIssuedCertificate(deviceId: string, thumbprintSha256: string): void;
+  /**
+   * The device is assigned: through the issuing CA of the policy that issued its certificate
+   * (a CSR), or by the thumbprint of the certificate it presented (no CSR).
+   */
+  assignDevice(deviceId: string, assignment: DeviceAssignment): void;
 }
 
 /** An onboarding credential: the leaf's thumbprint, or a CA its chain must reach. */
@@ -36,8 +40,15 @@ export interface StandInDpsServiceOptions {
   dps: StandInDps;
   /** DPS's ID scope, the first segment of every path. */
   idScope: string;
-  /** The hub devices are assigned to, told of each certificate issued. */
+  /** The hub devices are assigned to, told how each authenticates. */
   hub?: AssignedHub;
+  /**
+   * Whether an unexpired operational certificate this DPS issued also authenticates a call
+   * (a renewal presenting the current certificate). Default false: only enrolled onboarding
+   * credentials do, as Microsoft documents renewal with the onboarding credential, so Azure
+   * would refuse the operational certificate; a test that wants the lenient DPS turns it on.
+   */
+  acceptIssuedCertificates?: boolean;
   /**
    * What `assignedHub` says. Default: the hub's address (`localhost:{port}`), so a device that
    * connects to `assignedHub` as it is reaches the stand-in and nothing on the internet; a
@@ -85,8 +96,10 @@ const ROUTE = /^\/([^/]+)\/registrations\/([^/]+)(?:\/(register)|\/operations\/(
  * Runtime Registration", swagger `2025-07-01-preview/device.json` in Azure/azure-rest-api-specs;
  * Learn, "How to use X.509 certificates over HTTPS without an SDK"), on a free loopback port:
  * - every call authenticates with the TLS client certificate, valid at the clock, with the
- *   registration id as CN: an onboarding certificate enrolled here (`enroll`), or an
- *   operational certificate this DPS issued (renewal); otherwise `401` `401002`;
+ *   registration id as CN: an onboarding certificate enrolled here (`enroll`), renewals
+ *   included (Microsoft documents renewal with the onboarding credential); otherwise `401`
+ *   `401002`. With `acceptIssuedCertificates`, an operational certificate this DPS issued
+ *   authenticates too;
  * - `PUT …/register` with `{registrationId, csr}` (base64 DER PKCS#10) answers `202`
  *   `{operationId, status: "assigning"}` with `Retry-After`; the CSR goes to the in-process
  *   issuer (StandInDps), whose quota and outages answer `429` and `500` at once;
@@ -97,7 +110,11 @@ const ROUTE = /^\/([^/]+)\/registrations\/([^/]+)(?:\/(register)|\/operations\/(
  * - `POST /{idScope}/registrations/{registrationId}` (status lookup) answers the last state,
  *   without the chain.
  * Errors carry DPS's body, `{errorCode, trackingId, message, timestampUtc}`. On issuance the
- * hub learns the new certificate's thumbprint, so the device connects with it.
+ * hub is told to authenticate the device through the issuing CA of the policy that issued
+ * (certificate management: the hub trusts the issuing CA, and any certificate from it with the
+ * device id as CN connects), so an issuance the device never installs locks nothing out. A
+ * registration without a CSR leaves the device with the certificate it presented, which the
+ * hub learns by thumbprint.
  */
 export class StandInDpsService {
   readonly calls: DpsCall[] = [];
@@ -282,7 +299,7 @@ export class StandInDpsService {
     if (registration.csr === undefined) {
       // Registration alone: the device keeps connecting with the certificate it presented.
       outcome = { status: 'assigned' };
-      hub?.recordIssuedCertificate(registrationId, presentedThumbprint);
+      hub?.assignDevice(registrationId, { thumbprintSha256: presentedThumbprint });
     } else if (typeof registration.csr !== 'string') {
       fail(400, 400000, 'csr is not a string');
       return;
@@ -304,8 +321,8 @@ export class StandInDpsService {
         // A CSR the issuer refuses fails the registration, which the device reads by lookup.
         outcome = { status: 'failed', errorCode: result.errorCode, errorMessage: result.message };
       } else {
-        const leaf = Buffer.from(result.issuedCertificateChain[0] ?? '', 'base64');
-        hub?.recordIssuedCertificate(registrationId, thumbprintOf(leaf, 'sha256'));
+        const issuingCa = this.options.dps.issuingCa(result.policy);
+        hub?.assignDevice(registrationId, { issuingCaPem: issuingCa.toString('pem') });
         outcome = { status: 'assigned', issuedCertificateChain: result.issuedCertificateChain };
       }
     }
@@ -330,13 +347,19 @@ export class StandInDpsService {
     );
   }
 
-  /** Whether the caller's certificate proves `registrationId`: enrolled, or issued here. */
+  /**
+   * Whether the caller's certificate proves `registrationId`: enrolled, or (with
+   * `acceptIssuedCertificates`) issued here.
+   */
   private async authenticate(
     request: http.IncomingMessage,
     registrationId: string,
   ): Promise<{ ok: true; thumbprintSha256: string } | { ok: false }> {
     const enrolled = this.enrollments.get(registrationId.toLowerCase()) ?? {};
-    const issuedHere = this.options.dps.policies.map((p) => this.options.dps.issuingCa(p.name));
+    const dps = this.options.dps;
+    const issuedHere = this.options.acceptIssuedCertificates
+      ? dps.policies.map((p) => dps.issuingCa(p.name))
+      : [];
     const verdict = await checkClientCertificate({
       presented: presentedCertificateOf(request.socket as TLSSocket),
       accept: {

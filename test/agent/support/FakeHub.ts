@@ -23,6 +23,10 @@ export class FakeHub implements HubConnection {
   failOpens = 0;
   /** The next `failReports` reports fail. */
   failReports = 0;
+  /** The next `loseReports` reports are never answered (a lost QoS 0 answer). */
+  loseReports = 0;
+  /** Reports sent and never answered. */
+  lostReports = 0;
   private session?: FakeSession;
 
   constructor(private readonly timeline: string[] = []) {}
@@ -98,6 +102,11 @@ class FakeSession implements HubSession {
   }
 
   async report(patch: Record<string, unknown>): Promise<void> {
+    if (this.hub.loseReports > 0) {
+      this.hub.loseReports -= 1;
+      this.hub.lostReports += 1;
+      return new Promise<void>(() => undefined);
+    }
     await Promise.resolve();
     if (this.closed) throw new Error('not connected');
     this.hub.accept(JSON.parse(JSON.stringify(patch)) as Record<string, unknown>, this);

@@ -200,6 +200,21 @@ describe('StandInDeviceEndpoint, with the Azure IoT device SDK over MQTT', () =>
       expect(endpoint.refusals.at(-1)?.reason).toContain('is not "dev-cn"');
     });
 
+    it('accepts a chain reaching a registered issuing CA; the CN must match in case', async () => {
+      const { issuing } = await deviceCa('policy', VALID);
+      // The intermediate is the trust anchor (certificate management's issuing CA), not the root.
+      endpoint.registerCa(toPem(issuing.certificate));
+      endpoint.registerDevice('dev-anchor');
+      await opened(await caSignedDevice('dev-anchor', issuing, VALID));
+      await waitUntil(() => endpoint.isConnected('dev-anchor'));
+
+      const shouting = await caSignedDevice('dev-anchor', issuing, VALID, 'DEV-ANCHOR');
+      await expect(opened(shouting)).rejects.toMatchObject({ name: 'UnauthorizedError' });
+      expect(endpoint.refusals.at(-1)?.reason).toBe(
+        'the certificate\'s CN "DEV-ANCHOR" is not "dev-anchor"',
+      );
+    });
+
     it('refuses MQTT 3.1: IoT Hub speaks 3.1.1 only', async () => {
       const identity = await registered('dev-mqtt31');
       const client = mqtt.connect(`mqtts://${endpoint.address}`, {

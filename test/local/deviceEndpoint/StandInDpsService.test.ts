@@ -11,12 +11,18 @@ import {
 } from '../../../shared/local/deviceEndpoint/StandInDpsService';
 import { StandInDeviceEndpoint } from '../../../shared/local/deviceEndpoint/StandInDeviceEndpoint';
 import { StandInDps } from '../../../shared/simulation/fleet/StandInDps';
-import { DeviceIdentity, sdkClient, selfSignedDevice } from './deviceIdentities';
+import {
+  DeviceIdentity,
+  caSignedDevice,
+  deviceCa,
+  sdkClient,
+  selfSignedDevice,
+} from './deviceIdentities';
 
 /**
  * The stand-in DPS over real HTTPS on loopback, called as a device calls DPS's runtime API
- * (2025-07-01-preview): mutual TLS with the onboarding or the operational certificate, a CSR in,
- * an operation to poll, a chain out; then the device endpoint accepts what DPS issued.
+ * (2025-07-01-preview): mutual TLS with the onboarding certificate, a CSR in, an operation to
+ * poll, a chain out; then the device endpoint accepts what DPS issued.
  */
 
 const START = '2026-03-01T10:00:00Z';
@@ -90,13 +96,14 @@ describe('StandInDpsService, DPS registration with a CSR over HTTPS', () => {
     path: string,
     as: Pick<DeviceIdentity, 'certPem' | 'keyPem'> | undefined,
     body?: unknown,
+    target = service,
   ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const request = https.request(
-        `${service.url}/${ID_SCOPE}/registrations/${path}?api-version=${DPS_API_VERSION}`,
+        `${target.url}/${ID_SCOPE}/registrations/${path}?api-version=${DPS_API_VERSION}`,
         {
           method,
-          ca: service.caPem,
+          ca: target.caPem,
           agent: false,
           ...(as ? { cert: as.certPem, key: as.keyPem } : {}),
           headers: { 'content-type': 'application/json', 'content-encoding': 'utf-8' },
@@ -126,17 +133,23 @@ describe('StandInDpsService, DPS registration with a CSR over HTTPS', () => {
     registrationId: string,
     as: Pick<DeviceIdentity, 'certPem' | 'keyPem'>,
     csr?: string,
+    target = service,
   ): Promise<Answer[]> {
     const answers = [
-      await call('PUT', `${registrationId}/register`, as, {
-        registrationId,
-        ...(csr !== undefined ? { csr } : {}),
-      }),
+      await call(
+        'PUT',
+        `${registrationId}/register`,
+        as,
+        { registrationId, ...(csr !== undefined ? { csr } : {}) },
+        target,
+      ),
     ];
     const operationId = answers[0]?.body.operationId as string | undefined;
     if (answers[0]?.status !== 202 || !operationId) return answers;
     for (let i = 0; i < 5 && answers.at(-1)?.status === 202; i += 1) {
-      answers.push(await call('GET', `${registrationId}/operations/${operationId}`, as));
+      answers.push(
+        await call('GET', `${registrationId}/operations/${operationId}`, as, undefined, target),
+      );
     }
     return answers;
   }
@@ -196,26 +209,127 @@ describe('StandInDpsService, DPS registration with a CSR over HTTPS', () => {
     expect(endpoint.refusals.filter((r) => r.clientId === 'reg-1')).toEqual([]);
   });
 
-  it('renews with the operational certificate it issued, and the new one connects', async () => {
-    const onboarding = await enrolled('reg-renew');
-    const first = await certificateRequest('reg-renew');
-    const issued = (await register('reg-renew', onboarding, first.csr)).at(-1)?.body
-      .registrationState as { issuedCertificateChain: string[] };
-    const operational = { certPem: pemOf(issued.issuedCertificateChain[0]!), keyPem: first.keyPem };
+  /** Registers with a fresh CSR and returns the issued chain (base64 DER) and its key. */
+  async function issued(
+    registrationId: string,
+    as: Pick<DeviceIdentity, 'certPem' | 'keyPem'>,
+    target = service,
+  ): Promise<{ chain: string[]; keyPem: string }> {
+    const request = await certificateRequest(registrationId);
+    const done = (await register(registrationId, as, request.csr, target)).at(-1);
+    expect(done).toMatchObject({ status: 200, body: { status: 'assigned' } });
+    const state = done?.body.registrationState as { issuedCertificateChain: string[] };
+    return { chain: state.issuedCertificateChain, keyPem: request.keyPem };
+  }
 
-    clock.advance(MINUTE_MS);
-    const second = await certificateRequest('reg-renew');
-    const renewed = (await register('reg-renew', operational, second.csr)).at(-1);
-    expect(renewed).toMatchObject({ status: 200, body: { status: 'assigned' } });
-    const chain = (renewed?.body.registrationState as { issuedCertificateChain: string[] })
-      .issuedCertificateChain;
+  /** Connects to the device endpoint as `deviceId`, presenting `chain` (base64 DER, leaf first). */
+  async function connect(deviceId: string, chain: string[], keyPem: string): Promise<Client> {
     const client = await sdkClient(endpoint.address, endpoint.caPem, {
-      deviceId: 'reg-renew',
-      certPem: pemOf(chain[0]!),
-      keyPem: second.keyPem,
+      deviceId,
+      certPem: chain.map(pemOf).join('\n'),
+      keyPem,
     });
     clients.push(client);
     await client.open();
+    return client;
+  }
+
+  it('renews with the onboarding certificate, and the new certificate connects', async () => {
+    const onboarding = await enrolled('reg-renew');
+    const first = await issued('reg-renew', onboarding);
+
+    clock.advance(MINUTE_MS);
+    const renewed = await issued('reg-renew', onboarding);
+    expect(renewed.chain[0]).not.toBe(first.chain[0]);
+    await connect('reg-renew', renewed.chain.slice(0, 2), renewed.keyPem);
+    expect(endpoint.refusals.filter((r) => r.clientId === 'reg-renew')).toEqual([]);
+  });
+
+  it('refuses a renewal presenting the operational certificate it issued, 401 401002', async () => {
+    const onboarding = await enrolled('reg-strict');
+    const first = await issued('reg-strict', onboarding);
+    const operational = { certPem: pemOf(first.chain[0]!), keyPem: first.keyPem };
+
+    const [answer] = await register(
+      'reg-strict',
+      operational,
+      (await certificateRequest('reg-strict')).csr,
+    );
+    expect(answer).toMatchObject({
+      status: 401,
+      headers: { 'x-ms-error-code': '401002' },
+      body: { errorCode: 401002, message: 'Invalid certificate.' },
+    });
+  });
+
+  it('accepts the operational certificate it issued for a renewal when told to', async () => {
+    const lenient = await StandInDpsService.start({
+      dps,
+      idScope: ID_SCOPE,
+      hub: endpoint,
+      clock,
+      acceptIssuedCertificates: true,
+    });
+    try {
+      const onboarding = await selfSignedDevice('reg-lenient', ONBOARDING);
+      lenient.enroll('reg-lenient', { thumbprint: onboarding.thumbprintSha256 });
+      const first = await issued('reg-lenient', onboarding, lenient);
+      const operational = { certPem: pemOf(first.chain[0]!), keyPem: first.keyPem };
+
+      const renewed = await issued('reg-lenient', operational, lenient);
+      expect(lenient.calls.filter((c) => c.status === 401)).toEqual([]);
+      await connect('reg-lenient', renewed.chain.slice(0, 2), renewed.keyPem);
+    } finally {
+      await lenient.close();
+    }
+  });
+
+  it('keeps every certificate issued for a device connecting: the hub trusts the issuing CA', async () => {
+    const onboarding = await enrolled('reg-evict');
+    // Three issuances, as when the device crashed or its checks failed before installing two.
+    const first = await issued('reg-evict', onboarding);
+    await issued('reg-evict', onboarding);
+    const last = await issued('reg-evict', onboarding);
+
+    // The chain as DPS returned it (leaf, issuing CA, root), and leaf and issuing CA alone: the
+    // issuing CA is the hub's trust anchor either way.
+    const firstClient = await connect('reg-evict', first.chain, first.keyPem);
+    await firstClient.close();
+    await connect('reg-evict', last.chain.slice(0, 2), last.keyPem);
+    expect(endpoint.refusals.filter((r) => r.clientId === 'reg-evict')).toEqual([]);
+  });
+
+  it('refuses at the hub a certificate from the issuing CA for another CN, or from another CA', async () => {
+    await issued('reg-victim', await enrolled('reg-victim'));
+    const neighbour = await issued('reg-neighbour', await enrolled('reg-neighbour'));
+    await expect(
+      connect('reg-victim', neighbour.chain.slice(0, 2), neighbour.keyPem),
+    ).rejects.toMatchObject({ name: 'UnauthorizedError' });
+    expect(endpoint.refusals.at(-1)).toMatchObject({
+      clientId: 'reg-victim',
+      reason: 'the certificate\'s CN "reg-neighbour" is not "reg-victim"',
+    });
+
+    const { issuing } = await deviceCa('unrelated', ONBOARDING);
+    const forged = await caSignedDevice('reg-victim', issuing, ONBOARDING);
+    const client = await sdkClient(endpoint.address, endpoint.caPem, forged);
+    clients.push(client);
+    await expect(client.open()).rejects.toMatchObject({ name: 'UnauthorizedError' });
+    expect(endpoint.refusals.at(-1)).toMatchObject({
+      clientId: 'reg-victim',
+      reason: 'the certificate does not chain to a registered CA',
+    });
+  });
+
+  it('keeps the certificate presented without a CSR: the hub learns its thumbprint', async () => {
+    const onboarding = await enrolled('reg-keep');
+    const done = (await register('reg-keep', onboarding)).at(-1);
+    expect(done).toMatchObject({ status: 200, body: { status: 'assigned' } });
+    expect(done?.body.registrationState).not.toHaveProperty('issuedCertificateChain');
+    const client = await sdkClient(endpoint.address, endpoint.caPem, onboarding);
+    clients.push(client);
+    await client.open();
+    expect(endpoint.refusals.filter((r) => r.clientId === 'reg-keep')).toEqual([]);
   });
 
   it('fails the registration of a CSR whose CN is not the registration id', async () => {

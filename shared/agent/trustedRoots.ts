@@ -1,0 +1,17 @@
+import { rootCertificates } from 'node:tls';
+
+/**
+ * The CAs a TLS client trusts when it is given some of its own: Node's built-in roots (the
+ * Mozilla set every Node carries) and the given PEM. Node's `ca` option replaces the built-in
+ * roots rather than adding to them, so a CA given for one endpoint (a stand-in, a gateway with
+ * a private CA) would otherwise cut the agent off from every endpoint Azure serves with a
+ * public certificate.
+ */
+export function withBuiltInRoots(caPem: string): string {
+  return [...rootCertificates, caPem.trim()].join('\n');
+}
+
+/** The number of PEM certificates in a text: what a trusted-CA file must have at least one of. */
+export function countPemCertificates(pem: string): number {
+  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).length;
+}
