@@ -24,7 +24,7 @@ import {
   MethodAnswer,
   parseRenewalRequest,
 } from './RenewalRequest';
-import { DEFAULT_RETRY, retryDelayMs, RetryPolicy } from './RetryPolicy';
+import { boundedRetryAfterMs, DEFAULT_RETRY, retryDelayMs, RetryPolicy } from './RetryPolicy';
 import { Alarm, systemTimers, Timers } from './Timers';
 import {
   certificateReport,
@@ -156,7 +156,8 @@ export class DeviceAgent {
   private renewalFailures = 0;
   private connectFailures = 0;
   private lastError?: string;
-  /** DPS's `Retry-After`: no registration starts before this, whoever asks. */
+  private stopping?: Promise<void>;
+  /** DPS's `Retry-After` on a 429: no registration starts before this, whoever asks. */
   private throttledUntil?: Date;
 
   constructor(private readonly options: DeviceAgentOptions) {
@@ -189,6 +190,7 @@ export class DeviceAgent {
    * own schedule, and `status()` says where the agent stands.
    */
   async start(): Promise<void> {
+    await this.stopping; // a stop under way ends before the agent runs again
     if (!this.stopped) throw new Error('the agent is already running');
     checkOnboarding(this.options.onboarding);
     this.stopped = false;
@@ -219,15 +221,23 @@ export class DeviceAgent {
 
   /** Closes the hub connection and clears every timer; abandons a DPS registration under way. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped) return this.stopping;
     this.stopped = true;
     this.abort.abort();
     this.renewalAlarm.cancel();
     this.retryAlarm.cancel();
     this.reconnectAlarm.cancel();
-    await this.whenIdle();
-    await this.closeSession();
-    this.info('stopped', {});
+    const stopping = (async () => {
+      await this.whenIdle();
+      await this.closeSession();
+      this.info('stopped', {});
+    })();
+    this.stopping = stopping;
+    try {
+      await stopping;
+    } finally {
+      if (this.stopping === stopping) this.stopping = undefined;
+    }
   }
 
   /** Resolves when no renewal and no connection attempt is under way. */
@@ -311,8 +321,9 @@ export class DeviceAgent {
     if (throttledUntil) {
       // The pending retry (at or after Retry-After) carries the renewal on.
       this.info('renewal deferred', { trigger: trigger.kind, until: isoUtc(throttledUntil) });
-      if (!this.retryAlarm.at)
+      if (!this.retryAlarm.at) {
         this.retryAlarm.set(throttledUntil, () => this.startRenewal(trigger));
+      }
       return;
     }
     this.retryAlarm.cancel();
@@ -343,10 +354,15 @@ export class DeviceAgent {
     } catch (error) {
       if (this.stopped) return;
       this.renewalFailures += 1;
-      const retryAfterMs = error instanceof DpsError ? (error.details.retryAfterMs ?? 0) : 0;
+      const retryAfterMs = boundedRetryAfterMs(
+        error instanceof DpsError ? (error.details.retryAfterMs ?? 0) : 0,
+        this.retry,
+      );
       const now = this.clock.now();
-      this.throttledUntil =
-        retryAfterMs > 0 ? new Date(now.getTime() + retryAfterMs) : this.throttledUntil;
+      if (error instanceof DpsError && error.kind === 'throttled' && retryAfterMs > 0) {
+        // DPS's quota: nothing registers before it allows, not even at certfleet's request.
+        this.throttledUntil = new Date(now.getTime() + retryAfterMs);
+      }
       const nextAt = new Date(
         now.getTime() + retryDelayMs(this.renewalFailures, this.retry, this.random, retryAfterMs),
       );
@@ -517,9 +533,11 @@ export class DeviceAgent {
     try {
       await this.reportCertificate(opened, credential);
     } catch (error) {
-      if (this.session === opened) this.session = undefined;
+      // A drop while the report waited was handled as a lost connection already.
+      const stillOurs = this.session === opened;
+      if (stillOurs) this.session = undefined;
       await opened.close().catch(() => undefined);
-      if (!this.stopped) this.connectFailed(error);
+      if (stillOurs && !this.stopped) this.connectFailed(error);
     }
   }
 

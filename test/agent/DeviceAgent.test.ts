@@ -328,12 +328,53 @@ describe('the reference device agent', () => {
       await world.advanceTo('2026-11-25T00:10:00.000Z');
       expect(world.dps.calls).toHaveLength(3);
       expect(world.dps.calls[2]!.at.toISOString()).toBe('2026-11-25T00:10:00.000Z');
+      expect(world.agent.status().certificate!.validFrom.toISOString()).toBe(
+        '2026-11-25T00:10:00.000Z',
+      );
       // Renewed: certfleet's next request is accepted.
       expect(world.hub.invoke({ ...request, requestId: 'after' }).status).toBe(202);
     });
 
+    it('holds only a 429 as a floor for certfleet, and none longer than its longest wait', async () => {
+      world.dps.failNext(
+        new DpsError('unavailable', 'DPS answered 503', {
+          status: 503,
+          retryAfterMs: 365 * DAY_MS,
+        }),
+      );
+      await world.advanceTo(DUE);
+      expect(world.agent.status().nextRetryAt?.toISOString()).toBe('2026-11-25T01:00:00.000Z');
+      const answer = world.hub.invoke({ requestId: 'after-an-outage', reason: 'due' });
+      expect(answer.status).toBe(202);
+      await world.agent.whenIdle();
+      expect(world.dps.calls).toHaveLength(3);
+    });
+
+    it('keeps the floor across a stop and a start, renewing an expired certificate when it ends', async () => {
+      // A 2-hour certificate: renewal due at 01:36, expiry at 02:00, DPS's wait until 02:36.
+      world = await agentWorld();
+      world.dps.lifetimeMs = 2 * HOUR_MS;
+      await world.agent.start();
+      world.dps.failNext(
+        new DpsError('throttled', 'DPS answered 429', { status: 429, retryAfterMs: HOUR_MS }),
+      );
+      await world.advanceTo('2026-11-01T01:36:00.000Z');
+      expect(world.dps.calls).toHaveLength(2);
+      await world.agent.stop(); // the pending retry goes with it
+
+      world.clock.set('2026-11-01T02:10:00.000Z');
+      await world.agent.start(); // expired: re-provisioning is due, but DPS said to wait
+      expect(world.events()).toContain('renewal deferred');
+      expect(world.agent.status().nextRetryAt?.toISOString()).toBe('2026-11-01T02:36:00.000Z');
+      await world.advanceTo('2026-11-01T02:35:59.999Z');
+      expect(world.dps.calls).toHaveLength(2);
+      await world.advanceTo('2026-11-01T02:36:00.000Z');
+      expect(world.dps.calls).toHaveLength(3);
+      expect(world.agent.status().connected).toBe(true);
+    });
+
     it('does not let its own expiry start a registration before Retry-After', async () => {
-      world = await agentWorld({ retry: { initialMs: MINUTE_MS, maxMs: MINUTE_MS } });
+      world = await agentWorld({ retry: { initialMs: MINUTE_MS, maxMs: 10 * DAY_MS } });
       await world.agent.start();
       world.dps.failNext(
         new DpsError('throttled', 'DPS answered 429', { status: 429, retryAfterMs: 8 * DAY_MS }),
@@ -404,8 +445,11 @@ describe('the reference device agent', () => {
       );
     });
 
-    it('uses the onboarding certificate for a retry that comes after the expiry', async () => {
-      world = await agentWorld({ retry: { initialMs: 10 * DAY_MS, maxMs: 10 * DAY_MS } });
+    it('uses the onboarding certificate for a retry that comes after the expiry, even when configured for the current one', async () => {
+      world = await agentWorld({
+        dpsCredential: 'current',
+        retry: { initialMs: 10 * DAY_MS, maxMs: 10 * DAY_MS },
+      });
       await world.agent.start();
       world.dps.failNext(new DpsError('unavailable', 'issuer outage'));
       await world.advanceTo(DUE); // fails; next attempt 5 to 10 days later, after the expiry
@@ -451,6 +495,21 @@ describe('the reference device agent', () => {
       expect(world.events()).toContain('disconnected');
       expect(world.hub.opens).toHaveLength(2);
       expect(reportedThumbprint()).toBe(world.agent.status().certificate!.thumbprint);
+    });
+
+    it('counts a drop while the report waits once, not twice', async () => {
+      world = await agentWorld();
+      world.hub.loseReports = 1;
+      const started = world.agent.start();
+      await until(() => world.hub.lostReports === 1);
+      world.hub.drop('network unreachable');
+      await world.scheduler.advanceBy(REPORT_TIMEOUT_MS, flush);
+      await started;
+      expect(world.events().filter((e) => e === 'reconnect scheduled')).toHaveLength(1);
+      expect(world.agent.status().lastError).toBeUndefined();
+      await world.advanceBy(HOUR_MS);
+      expect(world.hub.opens).toHaveLength(2);
+      expect(world.agent.status().connected).toBe(true);
     });
 
     it('stops at once instead of waiting for the answer', async () => {
@@ -570,6 +629,23 @@ describe('the reference device agent', () => {
     expect(world.hub.connected).toBe(false);
     expect(world.scheduler.pendingCount).toBe(0);
     expect(world.agent.status().running).toBe(false);
+  });
+
+  it('a start() while stop() is under way waits for the stop, then runs', async () => {
+    world = await agentWorld();
+    await world.agent.start();
+    const release = world.dps.pause();
+    await world.scheduler.advanceTo(DUE, flush); // a renewal, held at DPS
+    const stopped = world.agent.stop();
+    const restarted = world.agent.start();
+    await flush();
+    expect(world.agent.status().running).toBe(false);
+    release();
+    await stopped;
+    await restarted;
+    expect(world.agent.status().running).toBe(true);
+    expect(world.agent.status().renewalFailures).toBe(0);
+    expect(world.hub.connected).toBe(true);
   });
 
   it('refuses to start with an onboarding key that is not its certificate’s', async () => {

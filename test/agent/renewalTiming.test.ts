@@ -47,6 +47,10 @@ describe('retrying after a failure', () => {
   it("waits at least as long as the server's Retry-After", () => {
     expect(retryDelayMs(1, DEFAULT_RETRY, half, 10 * MINUTE_MS)).toBe(10 * MINUTE_MS);
   });
+
+  it('honours a Retry-After only up to its longest wait', () => {
+    expect(retryDelayMs(1, DEFAULT_RETRY, half, 365 * DAY_MS)).toBe(DEFAULT_RETRY.maxMs);
+  });
 });
 
 describe('an alarm set for an instant', () => {
