@@ -10,6 +10,10 @@ import { flush } from './support/ManualScheduler';
 const DUE = '2026-11-25T00:00:00.000Z'; // 80% of the 30 days from 2026-11-01
 const UNTIL = '2026-12-01T00:00:00.000Z';
 
+/** DPS's answer over its quota: 429 with Retry-After. */
+const throttled = (retryAfterMs: number) =>
+  new DpsError('throttled', 'DPS answered 429', { status: 429, retryAfterMs });
+
 describe('the reference device agent', () => {
   let world: AgentWorld;
 
@@ -292,23 +296,13 @@ describe('the reference device agent', () => {
     });
 
     it("waits at least as long as DPS's Retry-After when throttled", async () => {
-      world.dps.failNext(
-        new DpsError('throttled', 'DPS answered 429', {
-          status: 429,
-          retryAfterMs: 10 * MINUTE_MS,
-        }),
-      );
+      world.dps.failNext(throttled(10 * MINUTE_MS));
       await world.advanceTo(DUE);
       expect(world.agent.status().nextRetryAt?.toISOString()).toBe('2026-11-25T00:10:00.000Z');
     });
 
     it('refuses certfleet with 503 until Retry-After has passed, then accepts', async () => {
-      world.dps.failNext(
-        new DpsError('throttled', 'DPS answered 429', {
-          status: 429,
-          retryAfterMs: 10 * MINUTE_MS,
-        }),
-      );
+      world.dps.failNext(throttled(10 * MINUTE_MS));
       await world.advanceTo(DUE);
       await world.advanceBy(5 * MINUTE_MS);
       const request = { requestId: 'asked-while-throttled', reason: 'due' };
@@ -355,9 +349,7 @@ describe('the reference device agent', () => {
       world = await agentWorld();
       world.dps.lifetimeMs = 2 * HOUR_MS;
       await world.agent.start();
-      world.dps.failNext(
-        new DpsError('throttled', 'DPS answered 429', { status: 429, retryAfterMs: HOUR_MS }),
-      );
+      world.dps.failNext(throttled(HOUR_MS));
       await world.advanceTo('2026-11-01T01:36:00.000Z');
       expect(world.dps.calls).toHaveLength(2);
       await world.agent.stop(); // the pending retry goes with it
@@ -376,9 +368,7 @@ describe('the reference device agent', () => {
     it('does not let its own expiry start a registration before Retry-After', async () => {
       world = await agentWorld({ retry: { initialMs: MINUTE_MS, maxMs: 10 * DAY_MS } });
       await world.agent.start();
-      world.dps.failNext(
-        new DpsError('throttled', 'DPS answered 429', { status: 429, retryAfterMs: 8 * DAY_MS }),
-      );
+      world.dps.failNext(throttled(8 * DAY_MS));
       await world.advanceTo(DUE);
       // The certificate expires on the 1st while DPS still asks it to wait: the connection
       // drops and the expiry would re-provision at once, but Retry-After holds.
