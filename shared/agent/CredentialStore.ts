@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { credentialOf, DeviceCredential } from './DeviceCredential';
-import { certificatePemOfBase64Der } from './x509';
+import { certificatePemBlocks, certificatePemOfBase64Der } from './x509';
 
 /**
  * The agent's state directory:
@@ -141,8 +141,7 @@ export class CredentialStoreCorrupt extends Error {
 }
 
 function base64Blocks(pem: string): string[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g);
-  return (blocks ?? []).map((block) =>
+  return certificatePemBlocks(pem).map((block) =>
     block
       .replace(/-----(BEGIN|END) CERTIFICATE-----/g, '')
       .replace(/\s+/g, '')

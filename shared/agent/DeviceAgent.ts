@@ -34,7 +34,7 @@ import {
   TwinStringTooLong,
 } from './TwinReport';
 import { withBuiltInRoots } from './trustedRoots';
-import { x509 } from './x509';
+import { certificatePemBlocks, x509 } from './x509';
 
 export interface DeviceAgentOptions {
   /** The DPS registration id: the CN of every certificate the agent asks for. */
@@ -678,10 +678,7 @@ export class DeviceAgent {
 function checkOnboarding(onboarding: TlsClientCredential): void {
   let leaf: x509.X509Certificate;
   try {
-    const first = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(
-      onboarding.certificateChainPem,
-    );
-    leaf = new x509.X509Certificate(first?.[0] ?? '');
+    leaf = new x509.X509Certificate(certificatePemBlocks(onboarding.certificateChainPem)[0] ?? '');
   } catch {
     throw new OnboardingCredentialInvalid('the onboarding certificate is not a PEM certificate');
   }

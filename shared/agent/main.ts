@@ -7,7 +7,7 @@ import { systemClock } from '../domain/Clock';
 import { AgentConfig, AgentConfigInvalid, parseAgentConfig } from './AgentConfig';
 import { AgentLogEntry, formatLogLine } from './AgentLog';
 import { DeviceAgent, OnboardingCredentialInvalid } from './DeviceAgent';
-import { countPemCertificates } from './trustedRoots';
+import { certificatePemBlocks } from './x509';
 
 const USAGE = 'usage: node dist/shared/agent/main.js --config agent.json';
 
@@ -67,7 +67,7 @@ async function readFiles(config: AgentConfig, base: string) {
     read('onboarding.keyFile', config.onboarding.keyFile),
     read('trustedCaFile', config.trustedCaFile),
   ]);
-  if (caPem !== undefined && countPemCertificates(caPem) === 0) {
+  if (caPem !== undefined && certificatePemBlocks(caPem).length === 0) {
     problems.push(`trustedCaFile: no PEM certificate in ${config.trustedCaFile ?? ''}`);
   }
   if (problems.length > 0) throw new AgentConfigInvalid(problems);

@@ -10,8 +10,3 @@ import { rootCertificates } from 'node:tls';
 export function withBuiltInRoots(caPem: string): string {
   return [...rootCertificates, caPem.trim()].join('\n');
 }
-
-/** The number of PEM certificates in a text: what a trusted-CA file must have at least one of. */
-export function countPemCertificates(pem: string): number {
-  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).length;
-}

@@ -8,6 +8,11 @@ x509.cryptoProvider.set(webcrypto as unknown as ReturnType<typeof x509.cryptoPro
 
 export { x509, webcrypto };
 
+/** The CERTIFICATE blocks of a PEM text, armour included, in order. */
+export function certificatePemBlocks(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+}
+
 /** A PEM CERTIFICATE block for base64 DER (as DPS's `issuedCertificateChain` holds them). */
 export function certificatePemOfBase64Der(base64Der: string): string {
   return new x509.X509Certificate(Buffer.from(base64Der, 'base64')).toString('pem');

@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
-import { countPemCertificates, withBuiltInRoots } from '../../shared/agent/trustedRoots';
+import { withBuiltInRoots } from '../../shared/agent/trustedRoots';
+import { certificatePemBlocks } from '../../shared/agent/x509';
 import { loopbackServerIdentity } from './support/loopbackTls';
 
 /**
@@ -13,7 +14,7 @@ describe('the CAs the agent trusts when given one of its own', () => {
     const { caPem } = await loopbackServerIdentity();
     const trusted = withBuiltInRoots(caPem);
     expect(tls.rootCertificates.length).toBeGreaterThan(50);
-    expect(countPemCertificates(trusted)).toBe(tls.rootCertificates.length + 1);
+    expect(certificatePemBlocks(trusted)).toHaveLength(tls.rootCertificates.length + 1);
     for (const root of tls.rootCertificates) expect(trusted).toContain(root);
     expect(trusted).toContain(caPem.trim());
   });
@@ -42,8 +43,8 @@ describe('the CAs the agent trusts when given one of its own', () => {
     }
   });
 
-  it('counts the certificates in a PEM text', () => {
-    expect(countPemCertificates('no certificate here')).toBe(0);
-    expect(countPemCertificates(tls.rootCertificates.slice(0, 3).join('\n'))).toBe(3);
+  it('finds the certificates in a PEM text', () => {
+    expect(certificatePemBlocks('no certificate here')).toHaveLength(0);
+    expect(certificatePemBlocks(tls.rootCertificates.slice(0, 3).join('\n'))).toHaveLength(3);
   });
 });
